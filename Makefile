@@ -1,0 +1,70 @@
+# The course's entry points. Every target is idempotent: run any of them on a
+# fresh clone and it sets itself up first.
+#
+#   make demo        set up, regenerate the release, autograde the demo class
+#   make test        the whole test suite (what CI runs)
+#   make test-fast   unit tests only (seconds)
+#   make lab         open JupyterLab on the student notebooks
+#   make release     regenerate assignments/ from solutions/
+#   make grade       autograde the submissions in .grading/class/submitted/
+#   make data        regenerate datasets/ bit-for-bit; make references: the reference outputs
+#   make setup GPU=1 use TensorFlow's CUDA build on a Linux machine with an NVIDIA GPU
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+GPU    ?= 0
+
+# `python3.11` may be called plain `python3` on machines where 3.11 is the default.
+ifeq ($(shell command -v $(PYTHON) 2>/dev/null),)
+PYTHON := python3
+endif
+
+.PHONY: setup demo test test-fast lab release grade data references check-lock lock clean
+
+setup: $(STAMP)
+
+# Rebuilt when the lock or the package definition changes (a stale venv is refreshed).
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "the course needs Python 3.11, found " + sys.version.split()[0]'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+ifeq ($(GPU),1)
+	$(BIN)/python -m pip uninstall --quiet --yes tensorflow-cpu
+	$(BIN)/python -m pip install --quiet "tensorflow[and-cuda]==2.21.0"
+endif
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/course demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lab: setup
+	$(BIN)/course lab
+
+release: setup
+	$(BIN)/course release
+
+grade: setup
+	$(BIN)/course grade
+
+data: setup
+	$(BIN)/course data
+
+references: setup
+	$(BIN)/course references
+
+# Check that the lock resolves for the other platforms students use (needs the network).
+check-lock: setup
+	$(BIN)/python benchmarks/check_lock.py
+
+clean:
+	rm -rf .grading build .pytest_cache

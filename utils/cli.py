@@ -1,0 +1,213 @@
+"""The ``course`` command: data, references, release, grading, self-checks, demo, lab.
+
+Run ``course --help`` or ``course COMMAND --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from utils import paths
+
+
+def _assignments(requested: list[str] | None) -> list[str]:
+    from utils import grading, registry
+
+    if not requested:
+        return grading.assignment_ids()
+    resolved = []
+    for name in requested:
+        matches = [a for a in registry.ASSIGNMENTS if name in (a, registry.ASSIGNMENTS[a], a.split("_", 1)[0])]
+        if not matches:
+            raise SystemExit(f"course: unknown assignment {name!r}; known: {', '.join(registry.ASSIGNMENTS)}")
+        resolved.extend(matches)
+    return resolved
+
+
+def cmd_data(args) -> int:
+    from utils import synth
+
+    started = time.perf_counter()
+    for path in synth.build_all():
+        print(f"wrote {path.relative_to(paths.REPO_ROOT)} ({path.stat().st_size / 1e6:.1f} MB)")
+    print(f"done in {time.perf_counter() - started:.1f} s; hashes recorded in datasets/manifest.json")
+    return 0
+
+
+def cmd_references(args) -> int:
+    from utils import data, references
+
+    for assignment in _assignments(args.assignments):
+        files = references.generate(assignment)
+        data.record_in_manifest(files, "course references")
+        print(f"{assignment}: wrote " + ", ".join(str(f.relative_to(paths.REPO_ROOT)) for f in files))
+    return 0
+
+
+def cmd_release(args) -> int:
+    from utils import grading
+
+    assignments = _assignments(args.assignments)
+    grading.release(assignments)
+    for assignment in assignments:
+        print(f"released {assignment} -> assignments/{assignment}/")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    """Autograde every notebook under SUBMISSIONS/<student>/<assignment>/."""
+    from utils import grading
+
+    source = Path(args.submissions).resolve()
+    out = Path(args.out).resolve() if args.out else paths.grading_dir() / "class"
+    if not source.is_dir():
+        raise SystemExit(f"course grade: {source} is not a folder. Expected SUBMISSIONS/<student>/<assignment>/*.ipynb")
+    if out == source or out in source.parents:
+        raise SystemExit("course grade: --out must not contain the submissions folder (it is rebuilt on each run)")
+    known = set(grading.assignment_ids())
+    submissions: dict[str, dict[str, dict]] = {}
+    for notebook_path in sorted(source.glob("*/*/*.ipynb")):
+        student, assignment = notebook_path.parent.parent.name, notebook_path.parent.name
+        if assignment not in known:
+            print(f"skipping {notebook_path}: unknown assignment {assignment!r}")
+            continue
+        try:
+            submissions.setdefault(student, {})[assignment] = json.loads(notebook_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            print(f"skipping {notebook_path}: not a readable notebook ({error}); that student gets no grade")
+    if not submissions:
+        raise SystemExit(f"course grade: no notebooks found under {source}/<student>/<assignment>/")
+    print(f"grading {sum(len(v) for v in submissions.values())} notebooks into {out}")
+    results = grading.grade_class(out, submissions)
+    _report(results, out)
+    return 0
+
+
+def _report(results, out: Path) -> None:
+    from utils import grading
+
+    print()
+    print(grading.score_table(results))
+    print()
+    print(f"gradebook CSV: {out / 'grades.csv'} (per cell: {out / 'cells.csv'})")
+    print(f"feedback HTML: {out / 'feedback'}/<student>/<assignment>/")
+    print(f"nbgrader logs: {out / 'submitted'}/<student>/<assignment>.autograde.log")
+
+
+def cmd_demo(args) -> int:
+    from utils import demo, grading
+
+    assignments = _assignments(args.assignments)
+    print("1/3 regenerating the release from solutions/ ...")
+    grading.release(assignments)
+    out = paths.grading_dir() / "demo"
+    print(f"2/3 autograding the demo class ({', '.join(demo.STUDENTS)}) into {out} ...")
+    results = grading.grade_class(out, demo.class_submissions(assignments))
+    print("3/3 results")
+    _report(results, out)
+    problems = []
+    for assignment in assignments:
+        for student, expected in demo.expected_scores(assignment).items():
+            got = next(r for r in results if r.student == student and r.assignment == assignment)
+            if got.status != "graded" or abs(got.score - expected) > 1e-9:
+                problems.append(f"{student}/{assignment}: expected {expected:g}, got {got.score:g} ({got.status})")
+    if problems:
+        print("\nUNEXPECTED SCORES:\n  " + "\n  ".join(problems))
+        return 1
+    print("\nEvery demo student got exactly the expected score.")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """The student's self-check: run the notebook like the grader, list failing cells."""
+    from nbgrader.validator import Validator
+    from traitlets.config import Config
+
+    notebook = Path(args.notebook).resolve()
+    if not notebook.exists():
+        raise SystemExit(f"course check: {notebook} does not exist")
+    config = Config()
+    config.Execute.timeout = args.timeout
+    validator = Validator(config=config)
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    print(f"running {notebook.name} from top to bottom, as the grader will (this takes a little while)...")
+    try:
+        results = validator.validate(str(notebook))
+    except Exception as error:  # a notebook that cannot even be read or started
+        print(f"could not run the notebook: {type(error).__name__}: {error}")
+        return 2
+    failed = results.get("failed", [])
+    changed = results.get("changed", []) + results.get("type_changed", [])
+    for entry in changed:
+        print("\nA locked or test cell was changed; the grader will restore it:\n" + _indent(entry.get("source", "")))
+    for entry in failed:
+        print("\nFAILED:\n" + _indent(entry.get("source", "")) + "\n  " + _indent(entry.get("error", "")).strip())
+    if failed or changed:
+        print(f"\n{len(failed)} cell(s) failed, {len(changed)} cell(s) changed. Fix them before you submit.")
+        return 1
+    print("All test cells pass. Ready to submit.")
+    return 0
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in str(text).splitlines())
+
+
+def cmd_lab(args) -> int:
+    """Copy the release into a personal work folder (never overwriting) and open JupyterLab there."""
+    work = Path(args.workdir).resolve() if args.workdir else paths.REPO_ROOT / "my_work"
+    for assignment in sorted(p for p in paths.assignments_dir().iterdir() if p.is_dir()):
+        target = work / assignment.name
+        if not target.exists():
+            shutil.copytree(assignment, target)
+            print(f"copied {assignment.name} to {target}")
+    print(f"your notebooks are in {work} (your edits stay there; `git pull` never touches them)")
+    if args.copy_only:
+        return 0
+    return subprocess.call([sys.executable, "-m", "jupyterlab", f"--notebook-dir={work}"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course", description="The CNN course: data, release, grading, checks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="regenerate datasets/ bit-for-bit and record hashes")
+    p.set_defaults(func=cmd_data)
+    p = sub.add_parser("references", help="recompute the reference outputs of the solutions")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=cmd_references)
+    p = sub.add_parser("release", help="regenerate assignments/ from solutions/ with nbgrader")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=cmd_release)
+    p = sub.add_parser("grade", help="autograde SUBMISSIONS/<student>/<assignment>/*.ipynb")
+    p.add_argument("submissions", nargs="?", default=str(paths.grading_dir() / "submissions"))
+    p.add_argument("--out", help="class folder for gradebook, feedback, CSV (default .grading/class)")
+    p.set_defaults(func=cmd_grade)
+    p = sub.add_parser("check", help="self-check a notebook before submitting (non-zero exit if a test fails)")
+    p.add_argument("notebook")
+    p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+    p.set_defaults(func=cmd_check)
+    p = sub.add_parser("demo", help="release and autograde the demo class; print the score table")
+    p.add_argument("assignments", nargs="*")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("lab", help="open JupyterLab on your copy of the assignments")
+    p.add_argument("--workdir", help="where your copies live (default my_work/)")
+    p.add_argument("--copy-only", action="store_true", help="copy the notebooks, do not start JupyterLab")
+    p.set_defaults(func=cmd_lab)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Probe definitions (seeded experiments on graded functions), one module per assignment."""

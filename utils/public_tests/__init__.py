@@ -1,0 +1,1 @@
+"""Tests that students can see and run, one module per assignment."""

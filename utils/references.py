@@ -1,0 +1,200 @@
+"""Reference outputs of the solutions, and the checks that compare against them.
+
+A **probe** is a reproducible experiment on one graded function: build the
+model, give it seeded weights, run a seeded batch, summarise its layers.
+``course references`` runs every probe on the reference solution (taken from
+``solutions/<assignment>/*.ipynb``) and on every known mistake
+(``utils.mutants``), and stores the results in
+``datasets/references/<assignment>.npz`` (arrays) and ``.json`` (layer summaries and
+hints). Tests run the same probe on the student's function and compare.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Callable
+
+import numpy as np
+
+from utils import checks, notebooks, paths, registry
+from utils.data import DatasetError, REGENERATE_HINT, verified_path
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One reproducible measurement of a graded function.
+
+    ``run(fn)`` returns an array (kind ``"array"``, compared with ``tol``) or a
+    layer summary (kind ``"summary"``, compared with the structure comparator).
+    """
+
+    key: str  # e.g. "happyModel/forward"
+    function: str  # the graded function it calls
+    what: str  # shown to the student: what was checked
+    run: Callable[[Callable], Any]
+    kind: str = "array"
+    tol: dict = field(default_factory=lambda: dict(checks.TOL_NETWORK))
+
+
+def probe(assignment: str, key: str) -> Probe:
+    for candidate in registry.probes(assignment).PROBES:
+        if candidate.key == key:
+            return candidate
+    raise KeyError(f"{assignment} has no probe {key!r}")
+
+
+# ---------------------------------------------------------------------------
+# Stored references
+# ---------------------------------------------------------------------------
+
+
+def _files(assignment: str):
+    return f"references/{assignment}.json", f"references/{assignment}.npz"
+
+
+@lru_cache(maxsize=None)
+def load(assignment: str) -> tuple[dict, dict]:
+    """``(meta, arrays)`` of an assignment's stored references, hash-checked."""
+    json_name, npz_name = _files(assignment)
+    try:
+        meta = json.loads(verified_path(json_name).read_text())
+        with np.load(verified_path(npz_name)) as store:
+            arrays = {k: store[k] for k in store.files}
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"Could not read the reference outputs of {assignment}: {error}. {REGENERATE_HINT}") from error
+    return meta, arrays
+
+
+def expected(assignment: str, key: str):
+    """The reference value of a probe (an array or a layer summary)."""
+    meta, arrays = load(assignment)
+    entry = meta["probes"][key]
+    return arrays[key] if entry["kind"] == "array" else entry["summary"]
+
+
+def fingerprints(assignment: str, key: str) -> list[checks.Fingerprint]:
+    """What each known mistake produces on this probe, with its hint."""
+    meta, arrays = load(assignment)
+    entry = meta["probes"][key]
+    found = []
+    for name, mutant in entry.get("mutants", {}).items():
+        value = arrays[f"{key}@{name}"] if entry["kind"] == "array" else mutant["summary"]
+        found.append(checks.Fingerprint(name, value, mutant["hint"]))
+    return found
+
+
+def check(assignment: str, key: str, fn: Callable) -> None:
+    """Run probe ``key`` on the student's ``fn`` and compare with the reference."""
+    __tracebackhide__ = True
+    spec = probe(assignment, key)
+    if not callable(fn):
+        checks.fail(spec.function, spec.what, f"Expected a function, got {type(fn).__name__}.")
+    actual = spec.run(fn)
+    if spec.kind == "array":
+        checks.assert_close(actual, expected(assignment, key), exercise=spec.function, what=spec.what,
+                            fingerprints=fingerprints(assignment, key), **spec.tol)
+    else:
+        hint = _summary_hint(actual, fingerprints(assignment, key))
+        difference = checks.describe_difference(actual, expected(assignment, key))
+        if difference:
+            checks.fail(spec.function, spec.what, difference[0].upper() + difference[1:], hint)
+
+
+def _summary_hint(actual: list[dict], known: list[checks.Fingerprint]) -> str | None:
+    for fingerprint in known:
+        if checks.describe_difference(actual, fingerprint.value) is None:
+            return fingerprint.hint
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Generating references from the solution notebook
+# ---------------------------------------------------------------------------
+
+
+def solution_namespace(assignment: str, mutant=None) -> dict:
+    """Execute the solution notebook's set-up and answer cells (optionally with one mutant applied)."""
+    import contextlib
+    import io
+
+    notebook = notebooks.read(notebooks.solution_notebook(assignment))
+    namespace: dict = {"__name__": f"reference_{assignment}"}
+    for cell in notebooks.graded_cells(notebook):
+        if notebooks.is_graded_test(cell):
+            continue
+        code = notebooks.answer_code(cell)
+        if mutant is not None and notebooks.grade_id(cell) == mutant.cell:
+            code = notebooks.apply_patch(code, list(mutant.patch), mutant.name)
+        with contextlib.redirect_stdout(io.StringIO()):  # the set-up cell's banner
+            exec(compile(code, f"<{assignment}:{notebooks.grade_id(cell)}>", "exec"), namespace)
+    return namespace
+
+
+def _same(spec: Probe, a, b) -> bool:
+    if spec.kind == "summary":
+        return checks.describe_difference(a, b) is None
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= spec.tol["atol"] + spec.tol["rtol"] * np.abs(b)))
+
+
+def compute(assignment: str) -> tuple[dict, dict]:
+    """Run every probe on the reference solution and on every known mistake: ``(meta, arrays)``."""
+    probes = registry.probes(assignment).PROBES
+    reference = solution_namespace(assignment)
+    meta: dict = {"assignment": assignment, "generator": "course references", "probes": {}}
+    arrays: dict = {}
+    for spec in probes:
+        value = spec.run(reference[spec.function])
+        entry: dict = {"kind": spec.kind, "function": spec.function, "mutants": {}}
+        if spec.kind == "array":
+            arrays[spec.key] = np.asarray(value, dtype=np.float32)
+        else:
+            entry["summary"] = value
+        meta["probes"][spec.key] = entry
+    for mutant in registry.mutants(assignment):
+        namespace = solution_namespace(assignment, mutant)
+        for spec in probes:
+            if spec.function not in namespace:
+                continue
+            try:
+                value = spec.run(namespace[spec.function])
+            except Exception:  # the mistake makes the probe raise: nothing to fingerprint
+                continue
+            ref = arrays.get(spec.key, meta["probes"][spec.key].get("summary"))
+            if _same(spec, value, ref):
+                continue
+            stored = {"hint": mutant.hint}
+            if spec.kind == "array":
+                arrays[f"{spec.key}@{mutant.name}"] = np.asarray(value, dtype=np.float32)
+            else:
+                stored["summary"] = value
+            meta["probes"][spec.key]["mutants"][mutant.name] = stored
+    return meta, arrays
+
+
+def generate(assignment: str) -> list:
+    """Recompute and write the references of ``assignment``. Returns the written paths."""
+    meta, arrays = compute(assignment)
+    out = paths.references_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, npz_path = (paths.data_dir() / name for name in _files(assignment))
+    json_path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    _write_npz(npz_path, arrays)
+    load.cache_clear()
+    return [json_path, npz_path]
+
+
+def _write_npz(path, arrays: dict) -> None:
+    """A byte-for-byte reproducible .npz (fixed zip timestamps, sorted keys)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())

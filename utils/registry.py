@@ -1,0 +1,29 @@
+"""The assignments of the course and the module names that belong to each.
+
+``utils.public_tests.<module>``, ``utils.probes.<module>`` and
+``utils.mutants.<module>`` follow the short module name.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+ASSIGNMENTS = {
+    "01_happy_house": "happy_house",
+}
+
+
+def module_name(assignment: str) -> str:
+    try:
+        return ASSIGNMENTS[assignment]
+    except KeyError:
+        known = ", ".join(ASSIGNMENTS)
+        raise KeyError(f"unknown assignment {assignment!r}; the course has: {known}") from None
+
+
+def probes(assignment: str):
+    return importlib.import_module(f"utils.probes.{module_name(assignment)}")
+
+
+def mutants(assignment: str):
+    return importlib.import_module(f"utils.mutants.{module_name(assignment)}").MUTANTS

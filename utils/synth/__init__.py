@@ -1,0 +1,56 @@
+"""Deterministic generators of every course dataset.
+
+``course data`` (``make data``) calls :func:`build_all`, which writes the h5
+files and pictures under ``datasets/`` and records their sha256 in the
+manifest. The same seed gives the same bytes on any machine with the lock
+installed: the generators use only NumPy's ``Generator`` and Pillow drawing,
+and the h5 files are written without timestamps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from utils import paths
+
+H5_KEYS = ("train_set_x", "train_set_y", "test_set_x", "test_set_y", "list_classes")
+
+
+def write_h5(path: Path, arrays: dict) -> Path:
+    """Write the classic course h5 layout, reproducibly (no timestamps, fixed compression)."""
+    import h5py
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w", libver="earliest", track_order=False) as store:
+        for key in H5_KEYS:
+            data = np.asarray(arrays[key])
+            options = {"compression": "gzip", "compression_opts": 6, "shuffle": True} if data.ndim > 1 else {}
+            store.create_dataset(key, data=data, track_times=False, **options)
+    return path
+
+
+def write_png(path: Path, image: np.ndarray) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path, format="PNG", optimize=False, compress_level=9)
+    return path
+
+
+def build_all(out_dir: Path | None = None, record: bool = True) -> list[Path]:
+    """Generate every dataset into ``out_dir`` (default ``datasets/``). Returns the written paths."""
+    from utils.data import record_in_manifest
+    from utils.synth.faces import generate_happy, render_face
+    from utils.synth.hands import generate_signs
+
+    out = Path(out_dir) if out_dir else paths.data_dir()
+    written = [
+        write_h5(out / "happy" / "happy.h5", generate_happy(seed=0)),
+        write_h5(out / "signs" / "signs.h5", generate_signs(seed=1)),
+        write_png(out / "images" / "visitor.png", render_face(np.random.default_rng(7), size=256, smiling=True)),
+    ]
+    if record and out == paths.data_dir():
+        record_in_manifest(written, "course data")
+    return written
