@@ -1,0 +1,76 @@
+"""Wall time and peak memory to autograde one submission, per assignment.
+
+Usage: python benchmarks/grading.py [ASSIGNMENT ...] [--runs N]
+
+For each assignment it autogrades the reference solution as a one-student
+class (the same path as `course grade`: nbgrader start-up, kernel start, every
+cell) and prints a table, then where the time goes in the slowest run: nbgrader
+and kernel start-up versus each cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cell_label, cell_seconds, table  # noqa: E402
+
+from utils import grading  # noqa: E402
+
+
+def grade_once(assignment: str, workdir: Path):
+    submissions = {"reference": {assignment: grading.submission(assignment, grading.reference_answers(assignment))}}
+    root = workdir / f"{assignment}-{time.monotonic_ns()}"
+    started = time.perf_counter()
+    results = grading.grade_class(root, submissions, feedback=False, log=lambda line: None)
+    wall = time.perf_counter() - started
+    result = results[0]
+    notebook = next((root / "autograded" / "reference" / assignment).glob("*.ipynb"))
+    cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    return wall, result, cells
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    assignments = args.assignments or grading.assignment_ids()
+    rows, breakdowns = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for assignment in assignments:
+            walls, autograde_walls, last = [], [], None
+            for _ in range(args.runs):
+                wall, result, cells = grade_once(assignment, Path(tmp))
+                walls.append(wall)
+                autograde_walls.append(result.seconds)
+                last = (result, cells)
+            result, cells = last
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            rows.append([assignment, f"{statistics.median(autograde_walls):.1f}",
+                         f"{min(autograde_walls):.1f}-{max(autograde_walls):.1f}",
+                         f"{statistics.median(walls):.1f}", f"{peak_mb:.0f}", f"{result.score:g}/{result.max_score:g}"])
+            breakdowns[assignment] = (statistics.median(autograde_walls), cells)
+    print(table(["assignment", "autograde s (median)", "range", "incl. class set-up s", "peak RSS MB", "score"],
+                rows))
+    for assignment, (wall, cells) in breakdowns.items():
+        timed = [(cell_label(c), cell_seconds(c)) for c in cells]
+        in_cells = sum(t for _, t in timed if t)
+        print(f"\nwhere the time goes, {assignment} (one run):")
+        slow = sorted(((label, t) for label, t in timed if t), key=lambda item: -item[1])[:8]
+        print(table(["part", "seconds"],
+                    [["nbgrader start-up + kernel start + saving", f"{max(wall - in_cells, 0):.1f}"]]
+                    + [[label, f"{t:.2f}"] for label, t in slow]
+                    + [["all cells", f"{in_cells:.1f}"]]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Train every assignment's models in full mode and print their test accuracies.
+
+Usage: python benchmarks/quality.py [ASSIGNMENT ...]
+
+It runs each solution notebook top to bottom exactly as a self-study reader
+would (full training schedules, not grading mode), then reads the
+"test accuracy" lines the notebook prints. Reported: each accuracy against its
+bar, the whole notebook's wall time, and its slowest cells.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cell_label, cell_seconds, table  # noqa: E402
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+
+from utils import grading, notebooks  # noqa: E402
+
+# Bars from the issues: (assignment, model label printed by the notebook) -> minimum test accuracy.
+BARS = {
+    "01_happy_house": [("happyModel", 0.95), ("convolutional_model", 0.85)],
+}
+ACCURACY_LINE = re.compile(r"test accuracy[^:]*: ([0-9.]+)")
+
+
+def run_notebook(assignment: str, timeout: int):
+    path = notebooks.solution_notebook(assignment)
+    notebook = nbformat.read(path, as_version=4)
+    env_before = {k: os.environ.pop(k, None) for k in ("NBGRADER_EXECUTION", "COURSE_FAST")}
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    started = time.perf_counter()
+    client.execute()
+    wall = time.perf_counter() - started
+    for key, value in env_before.items():
+        if value is not None:
+            os.environ[key] = value
+    return notebook, wall
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
+    args = parser.parse_args()
+    rows, failures = [], 0
+    for assignment in args.assignments or grading.assignment_ids():
+        notebook, wall = run_notebook(assignment, args.timeout)
+        text_by_cell = []
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+            text_by_cell.append((cell, text))
+        found = [float(m.group(1)) for _, text in text_by_cell for m in ACCURACY_LINE.finditer(text)]
+        for (label, bar), accuracy in zip(BARS.get(assignment, []), found):
+            ok = accuracy >= bar
+            failures += not ok
+            rows.append([assignment, label, f"{accuracy:.3f}", f">= {bar:.2f}", "ok" if ok else "BELOW BAR"])
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        timed = sorted(((cell_label(c), cell_seconds(c) or 0.0) for c, _ in text_by_cell), key=lambda x: -x[1])
+        print(f"{assignment}: whole notebook {wall:.0f} s, peak kernel RSS {peak_mb:.0f} MB; slowest cells:")
+        print(table(["cell", "seconds"], [[label, f"{t:.1f}"] for label, t in timed[:5]]))
+        print()
+    print(table(["assignment", "model", "test accuracy", "bar", "verdict"], rows))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
