@@ -29,6 +29,7 @@ from utils import grading, notebooks  # noqa: E402
 # Bars from the issues: (assignment, model label printed by the notebook) -> minimum test accuracy.
 BARS = {
     "01_happy_house": [("happyModel", 0.95), ("convolutional_model", 0.85)],
+    "02_resnets": [("ResNet50", 0.92)],
 }
 ACCURACY_LINE = re.compile(r"test accuracy[^:]*: ([0-9.]+)")
 

@@ -75,6 +75,45 @@ class Setup:
         return f"TensorFlow {self.tensorflow} on {self.device} | seed {self.seed} | mode: {mode}"
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _without_our_frames(tb):
+    """The same traceback minus the frames inside this package (the student sees their code and the message)."""
+    import types
+
+    kept = []
+    while tb is not None:
+        if not os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+            kept.append(tb)
+        tb = tb.tb_next
+    trimmed = None
+    for entry in reversed(kept):
+        trimmed = types.TracebackType(trimmed, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return trimmed
+
+
+def _show_check_failure(shell, etype, value, tb, tb_offset=None):
+    shell.showtraceback((etype, value, _without_our_frames(tb)), tb_offset=tb_offset)
+
+
+def install_traceback_trimming() -> bool:
+    """In IPython, show every error without this package's frames.
+
+    A failed check then shows the student's cell and the message; an error in the
+    student's own function shows their cell, their function and the error.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    shell.set_custom_exc((Exception,), _show_check_failure)
+    return True
+
+
 def setup(seed: int = 0, deterministic: bool = True, verbose: bool = True) -> Setup:
     """Prepare a notebook: silence TensorFlow, seed everything, detect grading.
 
@@ -101,6 +140,7 @@ def setup(seed: int = 0, deterministic: bool = True, verbose: bool = True) -> Se
         if deterministic:
             tf.config.experimental.enable_op_determinism()
         gpus = tf.config.list_physical_devices("GPU")
+    install_traceback_trimming()
     info = Setup(seed=seed, grading=grading_mode(), tensorflow=tf.__version__, device="GPU" if gpus else "CPU")
     if verbose:
         print(info)

@@ -10,6 +10,7 @@ import importlib
 
 ASSIGNMENTS = {
     "01_happy_house": "happy_house",
+    "02_resnets": "resnets",
 }
 
 
