@@ -66,5 +66,17 @@ references: setup
 check-lock: setup
 	$(BIN)/python benchmarks/check_lock.py
 
+# Re-resolve the lock from the direct dependencies (needs the network), then run `make test`.
+DIRECT = "tensorflow-cpu==2.21.*" "keras>=3,<4" "nbgrader==0.9.6" "jupyterlab>=4,<5" "notebook>=7,<8" \
+         numpy h5py matplotlib pillow pytest pytest-xdist "soupsieve<3"
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"
+	build/lock-venv/bin/python -m pip install --quiet $(DIRECT)
+	{ grep '^#' requirements.txt; build/lock-venv/bin/python -m pip freeze --exclude-editable | \
+	  sed -e 's/^tensorflow[-_]cpu==\(.*\)$$/tensorflow-cpu==\1; sys_platform != "darwin"\ntensorflow==\1; sys_platform == "darwin"/'; } \
+	  > requirements.txt.new && mv requirements.txt.new requirements.txt
+	rm -rf build/lock-venv
+
 clean:
 	rm -rf .grading build .pytest_cache

@@ -11,9 +11,11 @@ Tolerances are explicit at every call. The presets below are float32-aware:
   float32's epsilon is 1.2e-7 and a handful of roundings stay far below this.
 * ``TOL_NETWORK`` -- outputs of a small network with seeded weights (rtol 1e-3,
   atol 1e-4). Convolutions sum hundreds of products, and oneDNN, Eigen and
-  cuDNN add them in different orders; the CPU-kernel spread measured on our
-  reference checks is below 1e-5 (``benchmarks/deviation.py``), so this keeps a
-  100x margin while every mistake our mutants make moves outputs by > 1e-2.
+  cuDNN add them in different orders. The spread between CPU kernels (oneDNN
+  on/off) measured on our reference checks is at most 1.2e-7 absolute
+  (``benchmarks/deviation.py``), so this leaves a margin of > 7000x on CPU and
+  room for GPU float32 kernels (TF32 off), while every mistake our mutants make
+  moves outputs by more than 1e-2.
 
 Known mistakes ("fingerprints", see ``utils.references``) are matched on
 failure: if the student's output equals what a known mistake produces on the
@@ -101,11 +103,11 @@ def assert_close(actual, expected, *, rtol: float, atol: float, exercise: str, w
     want = np.asarray(expected, dtype=np.float64)
     if got.shape != want.shape:
         fail(exercise, what, f"Expected an output of shape {want.shape}, got {got.shape}.",
-             _fingerprint_hint(got, fingerprints, rtol, atol))
+             fingerprint_hint(got, fingerprints, rtol=rtol, atol=atol))
     if not np.all(np.isfinite(got)):
         bad = np.argwhere(~np.isfinite(got))[0]
         fail(exercise, what, f"Your output contains NaN or infinity, first at index {tuple(int(i) for i in bad)}.",
-             _fingerprint_hint(got, fingerprints, rtol, atol))
+             fingerprint_hint(got, fingerprints, rtol=rtol, atol=atol))
     allowed = atol + rtol * np.abs(want)
     excess = np.abs(got - want) - allowed
     if np.all(excess <= 0):
@@ -118,7 +120,7 @@ def assert_close(actual, expected, *, rtol: float, atol: float, exercise: str, w
         f"{abs(got[where] - want[where]):.3g} at index {tuple(int(i) for i in where)}: "
         f"got {got[where]:.6g}, expected {want[where]:.6g}."
     )
-    fail(exercise, what, detail, _fingerprint_hint(got, fingerprints, rtol, atol))
+    fail(exercise, what, detail, fingerprint_hint(got, fingerprints, rtol=rtol, atol=atol))
 
 
 def _as_float_array(value, exercise: str, what: str) -> np.ndarray:
@@ -132,8 +134,9 @@ def _as_float_array(value, exercise: str, what: str) -> np.ndarray:
         fail(exercise, what, f"Expected numbers (an array or tensor), got {type(value).__name__}: {_short_repr(value)}.")
 
 
-def _fingerprint_hint(got: np.ndarray, fingerprints: Iterable[Fingerprint], rtol: float, atol: float) -> str | None:
-    """The hint of the closest known mistake that matches ``got`` within tolerance."""
+def fingerprint_hint(got, fingerprints: Iterable[Fingerprint], *, rtol: float, atol: float) -> str | None:
+    """The hint of the closest known mistake that matches ``got`` within tolerance, or None."""
+    got = np.asarray(got, dtype=np.float64)
     best, best_distance = None, np.inf
     for fingerprint in fingerprints:
         value = np.asarray(fingerprint.value, dtype=np.float64)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -148,7 +149,8 @@ def cmd_check(args) -> int:
     for entry in changed:
         print("\nA locked or test cell was changed; the grader will restore it:\n" + _indent(entry.get("source", "")))
     for entry in failed:
-        print("\nFAILED:\n" + _indent(entry.get("source", "")) + "\n  " + _indent(entry.get("error", "")).strip())
+        error = re.sub(r"\x1b\[[0-9;]*m", "", entry.get("raw_error") or entry.get("error", ""))
+        print("\nFAILED:\n" + _indent(entry.get("source", "")) + "\n\n" + _indent(error))
     if failed or changed:
         print(f"\n{len(failed)} cell(s) failed, {len(changed)} cell(s) changed. Fix them before you submit.")
         return 1

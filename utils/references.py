@@ -74,19 +74,36 @@ def expected(assignment: str, key: str):
     return arrays[key] if entry["kind"] == "array" else entry["summary"]
 
 
-def fingerprints(assignment: str, key: str) -> list[checks.Fingerprint]:
-    """What each known mistake produces on this probe, with its hint."""
+def fingerprints(assignment: str, key: str):
+    """What each known mistake produces on this probe, with its hint.
+
+    A generator: nothing is read or built until a failed check asks for it, so
+    hints cost nothing while checks pass.
+    """
     meta, arrays = load(assignment)
     entry = meta["probes"][key]
-    found = []
     for name, mutant in entry.get("mutants", {}).items():
         value = arrays[f"{key}@{name}"] if entry["kind"] == "array" else mutant["summary"]
-        found.append(checks.Fingerprint(name, value, mutant["hint"]))
-    return found
+        yield checks.Fingerprint(name, value, mutant["hint"])
+
+
+def known_mistake_hint(assignment: str, key: str, actual) -> str | None:
+    """The hint of the known mistake whose output on probe ``key`` matches ``actual``, if any."""
+    spec = probe(assignment, key)
+    if spec.kind == "array":
+        return checks.fingerprint_hint(actual, fingerprints(assignment, key), **spec.tol)
+    for fingerprint in fingerprints(assignment, key):
+        if checks.describe_difference(actual, fingerprint.value) is None:
+            return fingerprint.hint
+    return None
 
 
 def check(assignment: str, key: str, fn: Callable) -> None:
-    """Run probe ``key`` on the student's ``fn`` and compare with the reference."""
+    """Run probe ``key`` on the student's ``fn`` and compare with the reference.
+
+    On failure the message names the first difference; if the student's output
+    equals what a known mistake produces, it adds that mistake's hint.
+    """
     __tracebackhide__ = True
     spec = probe(assignment, key)
     if not callable(fn):
@@ -96,17 +113,10 @@ def check(assignment: str, key: str, fn: Callable) -> None:
         checks.assert_close(actual, expected(assignment, key), exercise=spec.function, what=spec.what,
                             fingerprints=fingerprints(assignment, key), **spec.tol)
     else:
-        hint = _summary_hint(actual, fingerprints(assignment, key))
         difference = checks.describe_difference(actual, expected(assignment, key))
         if difference:
-            checks.fail(spec.function, spec.what, difference[0].upper() + difference[1:], hint)
-
-
-def _summary_hint(actual: list[dict], known: list[checks.Fingerprint]) -> str | None:
-    for fingerprint in known:
-        if checks.describe_difference(actual, fingerprint.value) is None:
-            return fingerprint.hint
-    return None
+            checks.fail(spec.function, spec.what, difference[0].upper() + difference[1:],
+                        known_mistake_hint(assignment, key, actual))
 
 
 # ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ was expected, what came and where to look.
 """
 
 from utils import checks
-from utils.references import check, expected
+from utils.references import check, expected, known_mistake_hint
 
 ASSIGNMENT = "01_happy_house"
 
@@ -16,13 +16,19 @@ def _total_params(key: str) -> int:
 
 
 def _check_interface(model, exercise: str, input_shape, output_shape, summary_key: str) -> None:
+    """Input shape, output shape and parameter count; a known mistake's hint on failure."""
     __tracebackhide__ = True
-    checks.assert_equal(tuple(model.input_shape), input_shape, exercise=exercise, what="input shape")
-    checks.assert_equal(tuple(model.output_shape), output_shape, exercise=exercise, what="output shape",
-                        hint="Check the number of units and the padding/pooling that set the spatial size.")
-    checks.assert_equal(model.count_params(), _total_params(summary_key), exercise=exercise,
-                        what="number of parameters",
-                        hint="Compare your layers with the table in the exercise; model.summary() lists each layer's count.")
+    checked = [
+        ("input shape", tuple(model.input_shape), input_shape),
+        ("output shape", tuple(model.output_shape), output_shape),
+        ("number of parameters", model.count_params(), _total_params(summary_key)),
+    ]
+    for what, got, want in checked:
+        if got != want:
+            hint = known_mistake_hint(ASSIGNMENT, summary_key, checks.summarize_model(model)) or (
+                "Compare your layers with the table in the exercise; model.summary() lists each layer's "
+                "output shape and parameter count.")
+            checks.fail(exercise, what, f"Expected {want!r}, got {got!r}.", hint)
 
 
 def happyModel_test(happyModel) -> None:
