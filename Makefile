@@ -74,7 +74,7 @@ lock:
 	build/lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"
 	build/lock-venv/bin/python -m pip install --quiet $(DIRECT)
 	{ grep '^#' requirements.txt; build/lock-venv/bin/python -m pip freeze --exclude-editable | \
-	  sed -e 's/^tensorflow[-_]cpu==\(.*\)$$/tensorflow-cpu==\1; sys_platform != "darwin"\ntensorflow==\1; sys_platform == "darwin"/'; } \
+	  sed -e 's/^tensorflow[-_]cpu==\(.*\)$$/tensorflow-cpu==\1; sys_platform != "darwin" and platform_machine != "aarch64"\ntensorflow==\1; sys_platform == "darwin" or platform_machine == "aarch64"/'; } \
 	  > requirements.txt.new && mv requirements.txt.new requirements.txt
 	rm -rf build/lock-venv
 
