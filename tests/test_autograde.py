@@ -92,3 +92,38 @@ def test_feedback_and_gradebook_csv_are_written(graded_class):
     rows = (root / "grades.csv").read_text().splitlines()
     assert rows[0].startswith("student,assignment,score,max_score")
     assert len(rows) == 1 + len(by_key)
+
+
+NO_NETWORK_GRADE = """
+import sys
+from pathlib import Path
+from utils import grading
+a = sys.argv[2]
+results = grading.grade_class(Path(sys.argv[1]), {"reference": {a: grading.submission(a, grading.reference_answers(a))}},
+                              feedback=False, log=lambda line: None)
+print(results[0].status, results[0].score, results[0].max_score)
+"""
+
+
+def _network_namespace_available() -> bool:
+    import shutil
+    import subprocess
+
+    if not (shutil.which("unshare") and shutil.which("ip")):
+        return False
+    return subprocess.run(["unshare", "-n", "ip", "link", "set", "lo", "up"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _network_namespace_available(), reason="needs `unshare -n` (root on Linux)")
+def test_grading_needs_no_network(tmp_path):
+    """Grade the reference inside a network namespace that has only loopback: still full marks."""
+    import subprocess
+    import sys
+
+    assignment = grading.assignment_ids()[0]
+    command = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" -c "$1" "$2" "$3"',
+               sys.executable, NO_NETWORK_GRADE, str(tmp_path / "class"), assignment]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    status, score, maximum = result.stdout.split()[-3:]
+    assert status == "graded" and float(score) == float(maximum) > 0

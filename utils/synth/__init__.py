@@ -46,11 +46,15 @@ def build_all(out_dir: Path | None = None, record: bool = True) -> list[Path]:
     from utils.synth.hands import generate_signs
 
     out = Path(out_dir) if out_dir else paths.data_dir()
-    written = [
-        write_h5(out / "happy" / "happy.h5", generate_happy(seed=0)),
-        write_h5(out / "signs" / "signs.h5", generate_signs(seed=1)),
-        write_png(out / "images" / "visitor.png", render_face(np.random.default_rng(7), size=256, smiling=True)),
+    made = [  # (path, seed, what)
+        (write_h5(out / "happy" / "happy.h5", generate_happy(seed=0)), 0,
+         "Happy House faces: generate_happy(n_train=600, n_test=150, seed=0)"),
+        (write_h5(out / "signs" / "signs.h5", generate_signs(seed=1)), 1,
+         "SIGNS hands: generate_signs(n_train=1080, n_test=120, seed=1)"),
+        (write_png(out / "images" / "visitor.png", render_face(np.random.default_rng(7), size=256, smiling=True)), 7,
+         "assignment 01 picture: render_face(default_rng(7), size=256, smiling=True)"),
     ]
     if record and out == paths.data_dir():
-        record_in_manifest(written, "course data")
-    return written
+        for path, seed, what in made:
+            record_in_manifest([path], "course data", seed=seed, made_by=f"utils.synth: {what}")
+    return [path for path, _, _ in made]

@@ -88,21 +88,23 @@ def random_color(
     rng: np.random.Generator,
     avoid: Color | None = None,
     min_distance: float = 0.0,
+    lightness: tuple[float, float] = (0.0, 255.0),
     max_tries: int = 12,
 ) -> np.ndarray:
-    """Random colour, float64 (3,), optionally at least ``min_distance`` away
-    (Euclidean, RGB) from ``avoid``.
+    """Random colour, float64 (3,), with channels in ``lightness`` (lo, hi),
+    optionally at least ``min_distance`` away (Euclidean, RGB) from ``avoid``.
 
     Saturation is randomised so we get greys and pastels as well as vivid
     colours. The retry loop consumes a data-dependent number of draws, which
     is still deterministic for a given generator state.
     """
+    low, high = lightness
     color = np.zeros(3)
     for _ in range(max_tries):
         base = rng.uniform(0, 255, 3)
         grey = base.mean()
         saturation = rng.uniform(0.0, 1.0)
-        color = grey + (base - grey) * saturation
+        color = low + (grey + (base - grey) * saturation) * (high - low) / 255.0
         if avoid is None or np.linalg.norm(color - np.asarray(avoid)) >= min_distance:
             break
     return color
@@ -236,16 +238,19 @@ def _stripes(rng: np.random.Generator, width: int, height: int, color_a: np.ndar
     return np.where(in_b[..., None], color_b[None, None, :], color_a[None, None, :]).astype(np.float32)
 
 
+ColorPicker = Callable[[], np.ndarray]
+
+
 def _draw_room(rng: np.random.Generator, draw: ImageDraw.ImageDraw, width: int,
-               height: int, avoid: Color | None, min_distance: float) -> None:
+               height: int, pick: ColorPicker) -> None:
     """Room-like scene on an existing wall: floor band, window, door, frame."""
     if rng.random() < 0.7:  # floor / desk band at the bottom
         top = height * rng.uniform(0.6, 0.85)
-        draw.rectangle([0, top, width, height], fill=to_rgb(random_color(rng, avoid, min_distance)))
+        draw.rectangle([0, top, width, height], fill=to_rgb(pick()))
     if rng.random() < 0.5:  # window: light pane with a cross frame
         x0, y0 = rng.uniform(-0.1, 0.7) * width, rng.uniform(-0.1, 0.3) * height
         w, h = rng.uniform(0.25, 0.5) * width, rng.uniform(0.25, 0.45) * height
-        frame = to_rgb(random_color(rng))
+        frame = to_rgb(pick())
         pane = to_rgb(rng.uniform([150, 180, 200], [230, 240, 255]))
         line = max(1, int(width * 0.015))
         draw.rectangle([x0, y0, x0 + w, y0 + h], fill=pane, outline=frame, width=line)
@@ -255,20 +260,19 @@ def _draw_room(rng: np.random.Generator, draw: ImageDraw.ImageDraw, width: int,
         x0 = rng.uniform(-0.1, 0.8) * width
         w = rng.uniform(0.2, 0.35) * width
         draw.rectangle([x0, height * rng.uniform(0.05, 0.3), x0 + w, height],
-                       fill=to_rgb(random_color(rng, avoid, min_distance)),
-                       outline=to_rgb(random_color(rng)), width=max(1, int(width * 0.01)))
+                       fill=to_rgb(pick()), outline=to_rgb(pick()), width=max(1, int(width * 0.01)))
     if rng.random() < 0.4:  # picture frame on the wall
         x0, y0 = rng.uniform(0.0, 0.8) * width, rng.uniform(0.0, 0.5) * height
         w, h = rng.uniform(0.1, 0.25) * width, rng.uniform(0.1, 0.25) * height
-        draw.rectangle([x0, y0, x0 + w, y0 + h], fill=to_rgb(random_color(rng)),
-                       outline=to_rgb(random_color(rng)), width=max(1, int(width * 0.015)))
+        draw.rectangle([x0, y0, x0 + w, y0 + h], fill=to_rgb(pick()),
+                       outline=to_rgb(pick()), width=max(1, int(width * 0.015)))
 
 
 def _draw_clutter(rng: np.random.Generator, draw: ImageDraw.ImageDraw, width: int,
-                  height: int, avoid: Color | None, min_distance: float) -> None:
+                  height: int, pick: ColorPicker) -> None:
     """A few random rectangles, blobs and thick lines (objects on a table)."""
     for _ in range(int(rng.integers(3, 9))):
-        color = to_rgb(random_color(rng, avoid, min_distance))
+        color = to_rgb(pick())
         kind = rng.integers(0, 3)
         cx, cy = rng.uniform(0, width), rng.uniform(0, height)
         w, h = rng.uniform(0.05, 0.35) * width, rng.uniform(0.05, 0.35) * height
@@ -285,23 +289,37 @@ def _draw_clutter(rng: np.random.Generator, draw: ImageDraw.ImageDraw, width: in
 
 def draw_background(rng: np.random.Generator, width: int, height: int,
                     style_weights: Sequence[float] = (1, 1, 1, 1, 1),
-                    avoid: Color | None = None, min_distance: float = 0.0) -> Image.Image:
+                    avoid: Color | None = None, min_distance: float = 0.0,
+                    lightness: tuple[float, float] = (0.0, 255.0),
+                    blur_radius: float = 0.0) -> Image.Image:
     """Random background as an RGB Pillow image of size (width, height).
 
-    ``style_weights`` are relative probabilities for :data:`BACKGROUND_STYLES`
-    (solid, gradient, stripes, room, clutter). ``avoid``/``min_distance`` keep
-    the main colours away from e.g. the skin colour, so that the subject is
-    not camouflaged (a hand on a hand-coloured wall is not countable).
+    Args:
+        rng: random generator.
+        width, height: size in pixels.
+        style_weights: relative probabilities of :data:`BACKGROUND_STYLES`
+            (solid, gradient, stripes, room, clutter).
+        avoid, min_distance: keep every background colour at least
+            ``min_distance`` (RGB distance) from ``avoid``, e.g. the skin, so
+            that the subject is not camouflaged.
+        lightness: channel range of all background colours; e.g. (170, 255)
+            gives light walls and pastel objects.
+        blur_radius: Gaussian defocus in pixels, like a camera's shallow
+            depth of field, so the background does not compete with the
+            subject.
     """
+    def pick() -> np.ndarray:
+        return random_color(rng, avoid, min_distance, lightness)
+
     weights = np.asarray(style_weights, dtype=np.float64)
     style = BACKGROUND_STYLES[int(rng.choice(len(weights), p=weights / weights.sum()))]
-    color_a = random_color(rng, avoid, min_distance)
+    color_a = pick()
     # The second colour is a variation of the first more often than not:
     # real walls tend to be gently shaded rather than rainbow-coloured.
     if rng.random() < 0.6:
-        color_b = np.clip(color_a * rng.uniform(0.6, 1.3) + rng.uniform(-25, 25, 3), 0, 255)
+        color_b = np.clip(color_a * rng.uniform(0.6, 1.3) + rng.uniform(-25, 25, 3), *lightness)
     else:
-        color_b = random_color(rng, avoid, min_distance)
+        color_b = pick()
 
     if style == "gradient":
         pixels = _gradient(rng, width, height, color_a, color_b)
@@ -316,9 +334,11 @@ def draw_background(rng: np.random.Generator, width: int, height: int,
     if style in ("room", "clutter"):
         draw = ImageDraw.Draw(image)
         if style == "room":
-            _draw_room(rng, draw, width, height, avoid, min_distance)
+            _draw_room(rng, draw, width, height, pick)
         else:
-            _draw_clutter(rng, draw, width, height, avoid, min_distance)
+            _draw_clutter(rng, draw, width, height, pick)
+    if blur_radius > 0:
+        image = image.filter(ImageFilter.GaussianBlur(blur_radius))
     return image
 
 

@@ -43,7 +43,7 @@ IRIS_COLORS = ((60, 35, 20), (95, 60, 30), (40, 90, 150), (70, 110, 70), (30, 25
 GLASSES_COLORS = ((20, 20, 20), (90, 55, 30), (190, 160, 80), (150, 30, 30), (60, 60, 90))
 
 SMILE_KINDS = ("closed_smile", "grin")
-SMILE_WEIGHTS = (0.4, 0.6)
+SMILE_WEIGHTS = (0.15, 0.85)
 NON_SMILE_KINDS = ("neutral", "frown", "o")
 NON_SMILE_WEIGHTS = (0.4, 0.35, 0.25)
 
@@ -51,9 +51,11 @@ NON_SMILE_WEIGHTS = (0.4, 0.35, 0.25)
 FACE_BACKGROUND_WEIGHTS = (1.0, 1.5, 0.8, 1.5, 0.5)
 # Pose jitter: shift of the head centre (fraction of the image), head half
 # height (fraction of the image) and in-plane rotation (degrees).
-POSE_SHIFT = 0.03
-POSE_SCALE = (0.3, 0.34)
-POSE_ROTATION = 8.0
+POSE_SHIFT = 0.02
+POSE_SCALE = (0.4, 0.44)
+POSE_ROTATION = 6.0
+# Background defocus radius range, in output pixels at 64 x 64.
+BACKGROUND_BLUR = (0.5, 2.0)
 
 
 @dataclass
@@ -88,6 +90,7 @@ class _Face:
     mouth_depth: float         # curvature (>0 smile, <0 frown) or grin lower depth
     mouth_open: float          # grin upper lip depth / "o" size
     mouth_line: float          # line thickness
+    smile_lines: bool          # cheek folds beside a smiling mouth
     beard: str                 # "none", "full", "moustache", "goatee"
     glasses: bool
     glasses_color: tuple
@@ -111,19 +114,19 @@ def _sample_face(rng: np.random.Generator, smiling: bool) -> _Face:
     else:
         mouth_kind = NON_SMILE_KINDS[int(rng.choice(3, p=NON_SMILE_WEIGHTS))]
     if mouth_kind == "closed_smile":
-        mouth_w, depth, opening = rng.uniform(0.24, 0.34), rng.uniform(0.14, 0.22), 0.0
+        mouth_w, depth, opening = rng.uniform(0.3, 0.4), rng.uniform(0.2, 0.28), 0.0
     elif mouth_kind == "grin":
-        mouth_w, depth, opening = rng.uniform(0.25, 0.34), rng.uniform(0.2, 0.28), rng.uniform(0.0, 0.05)
+        mouth_w, depth, opening = rng.uniform(0.28, 0.38), rng.uniform(0.24, 0.34), rng.uniform(0.0, 0.05)
     elif mouth_kind == "neutral":
-        mouth_w, depth, opening = rng.uniform(0.18, 0.3), rng.uniform(-0.02, 0.02), 0.0
+        mouth_w, depth, opening = rng.uniform(0.16, 0.27), rng.uniform(-0.02, 0.02), 0.0
     elif mouth_kind == "frown":
-        mouth_w, depth, opening = rng.uniform(0.18, 0.28), rng.uniform(-0.16, -0.08), 0.0
+        mouth_w, depth, opening = rng.uniform(0.16, 0.26), rng.uniform(-0.16, -0.08), 0.0
     else:  # "o": small round open mouth
         mouth_w, depth, opening = rng.uniform(0.07, 0.11), 0.0, rng.uniform(0.09, 0.13)
 
     beard_roll = rng.random()
-    beard = ("full" if beard_roll < 0.1 else "moustache" if beard_roll < 0.17
-             else "goatee" if beard_roll < 0.22 else "none")
+    beard = ("full" if beard_roll < 0.06 else "moustache" if beard_roll < 0.11
+             else "goatee" if beard_roll < 0.15 else "none")
     return _Face(
         skin=skin,
         half_width=rng.uniform(0.7, 0.86),
@@ -153,6 +156,7 @@ def _sample_face(rng: np.random.Generator, smiling: bool) -> _Face:
         mouth_depth=depth,
         mouth_open=opening,
         mouth_line=rng.uniform(0.05, 0.075),
+        smile_lines=bool(smiling and rng.random() < 0.8),
         beard=beard,
         glasses=bool(rng.random() < 0.25),
         glasses_color=GLASSES_COLORS[int(rng.integers(0, len(GLASSES_COLORS)))],
@@ -336,8 +340,10 @@ def _draw_beard(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
         beard_top = max(0.3, face.nose_y + 0.06)
         draw.polygon(flat(pose.apply(outline[outline[:, 1] > beard_top])), fill=color)
         # Bare skin around the lips so the mouth reads against the beard.
-        lips = ellipse_points(0.0, face.mouth_y + 0.04, face.mouth_w + 0.1,
-                              0.17 + max(0.0, face.mouth_depth) * 0.6, 28)
+        # Centre the patch on the mouth's vertical middle (frowns bulge up).
+        middle = face.mouth_y + face.mouth_depth / 2 + 0.02
+        lips = ellipse_points(0.0, middle, face.mouth_w + 0.1,
+                              0.15 + abs(face.mouth_depth) * 0.6 + face.mouth_open, 28)
         draw.polygon(flat(pose.apply(lips)), fill=to_rgb(face.skin))
     elif face.beard == "goatee":
         chin = ellipse_points(0.0, 0.9, 0.2, 0.13, 24)
@@ -350,45 +356,62 @@ def _draw_beard(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
 
 
 def _draw_mouth(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
-    """The label-carrying mouth."""
-    line_color = mix(shade(face.skin, 0.45), (100, 25, 35), 0.45)
-    # Lips are lighter and redder than the mouth line; on dark skin this rim
-    # is what keeps the mouth readable at 64 x 64.
-    lip_color = mix(face.skin, (200, 105, 110), 0.35)
+    """The label-carrying mouth (all shapes centred on x = 0, y = mouth_y)."""
+    # The mouth line and the mouth interior are nearly skin-independent dark
+    # reds, so the smile looks the same to a small CNN whatever the skin tone.
+    line_color = mix(face.skin, (45, 10, 18), 0.85)
+    # Lips are redder than the skin and lighter than the line; on dark skin
+    # this rim is what keeps the mouth readable at 64 x 64.
+    lip_color = mix(face.skin, (205, 95, 105), 0.6)
     inside = (70, 18, 26)
-    y, w, depth = face.mouth_y, face.mouth_w, face.mouth_depth
+    y, w, depth, line = face.mouth_y, face.mouth_w, face.mouth_depth, face.mouth_line
+
+    if face.smile_lines:
+        # Cheek folds beside a smile ("smile lines"), curving around the mouth.
+        fold_color = shade(face.skin, 0.78)
+        for side in (-1, 1):
+            fold = np.array([[side * (w - 0.02), y - 0.17], [side * (w + 0.07), y - 0.05],
+                             [side * (w + 0.06), y + 0.06]])
+            draw.line(flat(pose.apply(fold)), fill=fold_color, width=pose.width(0.03),
+                      joint="curve")
+
     if face.mouth_kind in ("closed_smile", "neutral", "frown"):
+        if face.mouth_kind == "closed_smile":
+            # Lips stretched into a crescent: the lower lip bulges more.
+            upper = parabola_points(w, y - 0.03, depth * 0.85, 15)
+            lower = parabola_points(w, y + 0.01, depth * 1.25 + 0.05, 15)
+        else:
+            upper = parabola_points(w, y - 0.035, depth, 15)
+            lower = parabola_points(w, y + 0.045, depth, 15)
+        draw.polygon(flat(pose.apply(np.concatenate([upper, lower[::-1]]))), fill=lip_color)
         curve = parabola_points(w, y, depth, 15)
-        draw.line(flat(pose.apply(curve)), fill=lip_color, width=pose.width(face.mouth_line * 2.4),
-                  joint="curve")
-        draw.line(flat(pose.apply(curve)), fill=line_color, width=pose.width(face.mouth_line),
+        # A smile presses the lips together into a bolder line.
+        bold = 1.4 if face.mouth_kind == "closed_smile" else 1.0
+        draw.line(flat(pose.apply(curve)), fill=line_color, width=pose.width(line * bold),
                   joint="curve")
         if face.mouth_kind == "closed_smile":
             # Little upturned corners ("dimples") emphasise the smile.
             for side in (-1, 1):
                 corner = np.array([[side * w * 0.95, y + 0.005], [side * (w + 0.04), y - 0.04]])
-                draw.line(flat(pose.apply(corner)), fill=line_color,
-                          width=pose.width(face.mouth_line * 0.7))
+                draw.line(flat(pose.apply(corner)), fill=line_color, width=pose.width(line * 0.7))
     elif face.mouth_kind == "grin":
         upper = parabola_points(w, y, face.mouth_open, 15)
         lower = parabola_points(w, y, depth, 15)
         opening = np.concatenate([upper, lower[::-1]])
         draw.polygon(flat(pose.apply(opening)), fill=inside, outline=lip_color,
-                     width=pose.width(face.mouth_line * 1.6))
+                     width=pose.width(line * 1.6))
         # Upper teeth: a band under the upper lip, kept inside the opening.
         teeth_lower = upper.copy()
-        teeth_lower[:, 1] = np.minimum(upper[:, 1] + depth * 0.45, lower[:, 1])
+        teeth_lower[:, 1] = np.minimum(upper[:, 1] + depth * 0.5, lower[:, 1])
         teeth = np.concatenate([upper, teeth_lower[::-1]])
         draw.polygon(flat(pose.apply(teeth)), fill=(240, 236, 226))
-        draw.polygon(flat(pose.apply(opening)), outline=line_color,
-                     width=pose.width(face.mouth_line * 0.6))
+        draw.polygon(flat(pose.apply(opening)), outline=line_color, width=pose.width(line * 0.6))
     else:  # "o"
         o_shape = ellipse_points(0.0, y + 0.03, w, face.mouth_open, 24)
-        lips = ellipse_points(0.0, y + 0.03, w + face.mouth_line * 0.7,
-                              face.mouth_open + face.mouth_line * 0.7, 24)
+        lips = ellipse_points(0.0, y + 0.03, w + line * 0.8, face.mouth_open + line * 0.8, 24)
         draw.polygon(flat(pose.apply(lips)), fill=lip_color)
         draw.polygon(flat(pose.apply(o_shape)), fill=inside, outline=line_color,
-                     width=pose.width(face.mouth_line * 0.6))
+                     width=pose.width(line * 0.6))
 
 
 def _draw_glasses(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
@@ -424,7 +447,9 @@ def render_face(rng: np.random.Generator, size: int = 64, smiling: bool = True) 
     """
     face = _sample_face(rng, smiling)
     canvas_px = size * SUPERSAMPLE
-    canvas = draw_background(rng, canvas_px, canvas_px, FACE_BACKGROUND_WEIGHTS)
+    # Portrait-style shallow depth of field: the background is out of focus.
+    canvas = draw_background(rng, canvas_px, canvas_px, FACE_BACKGROUND_WEIGHTS,
+                             blur_radius=rng.uniform(*BACKGROUND_BLUR) * SUPERSAMPLE * size / 64)
     draw = ImageDraw.Draw(canvas)
     # Pose: the head (half height = `scale`) roughly centred, a bit tilted.
     pose = Pose(center=canvas_px * (np.array([0.5, 0.47]) + rng.uniform(-POSE_SHIFT, POSE_SHIFT, 2)),
@@ -444,7 +469,7 @@ def render_face(rng: np.random.Generator, size: int = 64, smiling: bool = True) 
     _draw_mouth(draw, pose, face)
     if face.glasses:
         _draw_glasses(draw, pose, face)
-    return finish_image(canvas, size, rng)
+    return finish_image(canvas, size, rng, max_noise=4.0)
 
 
 def generate_happy(n_train: int = 600, n_test: int = 150, seed: int = 0) -> dict:
