@@ -22,14 +22,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cell_label, cell_seconds, table  # noqa: E402
 
-from utils import grading  # noqa: E402
+from utils import demo, grading  # noqa: E402
 
 
-def grade_once(assignment: str, workdir: Path):
-    submissions = {"reference": {assignment: grading.submission(assignment, grading.reference_answers(assignment))}}
+def grade_once(assignment: str, workdir: Path, hints: bool = True, student: str = "reference"):
+    if student == "reference":
+        notebook = grading.submission(assignment, grading.reference_answers(assignment))
+    else:  # the demo's partly wrong student: failing checks, so hints are looked up
+        notebook = grading.submission(assignment, mutants=demo.partly_wrong_mutants(assignment))
+    submissions = {"reference": {assignment: notebook}}
     root = workdir / f"{assignment}-{time.monotonic_ns()}"
     started = time.perf_counter()
-    results = grading.grade_class(root, submissions, feedback=False, log=lambda line: None)
+    results = grading.grade_class(root, submissions, feedback=False, hints=hints, log=lambda line: None)
     wall = time.perf_counter() - started
     result = results[0]
     notebook = next((root / "autograded" / "reference" / assignment).glob("*.ipynb"))
@@ -41,8 +45,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--compare-hints", action="store_true",
+                        help="time grading with known-mistake hints off and on, alternating, and print the ratio")
     args = parser.parse_args()
     assignments = args.assignments or grading.assignment_ids()
+    if args.compare_hints:
+        return compare_hints(assignments, args.runs)
     rows, breakdowns = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for assignment in assignments:
@@ -69,6 +77,22 @@ def main() -> int:
                     [["nbgrader start-up + kernel start + saving", f"{max(wall - in_cells, 0):.1f}"]]
                     + [[label, f"{t:.2f}"] for label, t in slow]
                     + [["all cells", f"{in_cells:.1f}"]]))
+    return 0
+
+
+def compare_hints(assignments: list[str], runs: int) -> int:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for assignment in assignments:
+            for student in ("reference", "partly_wrong"):
+                off, on = [], []
+                for _ in range(runs):  # alternate so drift hits both sides alike
+                    off.append(grade_once(assignment, Path(tmp), hints=False, student=student)[1].seconds)
+                    on.append(grade_once(assignment, Path(tmp), hints=True, student=student)[1].seconds)
+                ratios = [b / a for a, b in zip(off, on)]
+                rows.append([assignment, student, f"{statistics.median(off):.2f}", f"{statistics.median(on):.2f}",
+                             f"{statistics.median(ratios):.3f}"])
+    print(table(["assignment", "submission", "hints off s", "hints on s", "on/off (median of pairs)"], rows))
     return 0
 
 

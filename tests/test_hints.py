@@ -36,3 +36,12 @@ def test_unknown_mistake_gets_the_generic_message(tf):
     assert "Layer 2: Conv2D filters is 16, expected 32." in layers
     forward = results["happyModel_test_forward"].message
     assert "Hint:" not in forward and "Largest difference" in forward
+
+
+def test_hints_can_be_switched_off_for_exams(tf, monkeypatch):
+    a = "01_happy_house"
+    mutant = registry.mutants(a)[0]
+    monkeypatch.setenv("COURSE_HINTS", "0")
+    results = grading.run_in_process(grading.submission(a, mutants=[mutant]), a)
+    for cell in mutant.lost:
+        assert not results[cell].passed and mutant.hint not in results[cell].message

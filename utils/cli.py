@@ -86,7 +86,7 @@ def cmd_grade(args) -> int:
     if not submissions:
         raise SystemExit(f"course grade: no notebooks found under {source}/<student>/<assignment>/")
     print(f"grading {sum(len(v) for v in submissions.values())} notebooks into {out}")
-    results = grading.grade_class(out, submissions)
+    results = grading.grade_class(out, submissions, hints=not args.no_hints)
     _report(results, out)
     return 0
 
@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("grade", help="autograde SUBMISSIONS/<student>/<assignment>/*.ipynb")
     p.add_argument("submissions", nargs="?", default=str(paths.grading_dir() / "submissions"))
     p.add_argument("--out", help="class folder for gradebook, feedback, CSV (default .grading/class)")
+    p.add_argument("--no-hints", action="store_true", help="leave known-mistake hints out of the feedback (exams)")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("check", help="self-check a notebook before submitting (non-zero exit if a test fails)")
     p.add_argument("notebook")

@@ -181,12 +181,13 @@ class StudentResult:
 
 
 def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback: bool = True,
-                timeout: float = STUDENT_TIMEOUT_S, log=print) -> list[StudentResult]:
+                timeout: float = STUDENT_TIMEOUT_S, hints: bool = True, log=print) -> list[StudentResult]:
     """Autograde ``submissions[student][assignment] = notebook`` in the class folder ``root``.
 
     ``root`` gets its own gradebook, ``submitted/``, ``autograded/`` and
     ``feedback/`` folders, plus ``grades.csv`` (one row per student and
-    assignment) and ``cells.csv`` (one row per graded cell).
+    assignment) and ``cells.csv`` (one row per graded cell). ``hints=False``
+    grades without known-mistake hints in the messages (``COURSE_HINTS=0``).
     """
     root = Path(root).resolve()
     if root.exists():
@@ -206,7 +207,7 @@ def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback
             (folder / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
             started = time.perf_counter()
             run = _nbgrader(["autograde", assignment, f"--student={student}", "--create", "--force"],
-                            root=root, timeout=timeout)
+                            root=root, timeout=timeout, extra_env=None if hints else {"COURSE_HINTS": "0"})
             elapsed = time.perf_counter() - started
             (folder.parent / f"{assignment}.autograde.log").write_text(run.stdout)
             status = "graded" if run.returncode == 0 else (

@@ -12,6 +12,7 @@ hints). Tests run the same probe on the student's function and compare.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -74,12 +75,19 @@ def expected(assignment: str, key: str):
     return arrays[key] if entry["kind"] == "array" else entry["summary"]
 
 
+def hints_enabled() -> bool:
+    """Hints are on unless ``COURSE_HINTS=0`` (e.g. for an exam: `course grade --no-hints`)."""
+    return os.environ.get("COURSE_HINTS", "1") != "0"
+
+
 def fingerprints(assignment: str, key: str):
     """What each known mistake produces on this probe, with its hint.
 
     A generator: nothing is read or built until a failed check asks for it, so
     hints cost nothing while checks pass.
     """
+    if not hints_enabled():
+        return
     meta, arrays = load(assignment)
     entry = meta["probes"][key]
     for name, mutant in entry.get("mutants", {}).items():
