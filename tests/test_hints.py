@@ -7,6 +7,7 @@ from utils import grading, registry
 CASES = [(a, m) for a in grading.assignment_ids() for m in registry.mutants(a)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment, mutant", CASES, ids=[f"{a}:{m.name}" for a, m in CASES])
 def test_every_cell_a_mistake_loses_names_that_mistake(tf, assignment, mutant):
     results = grading.run_in_process(grading.submission(assignment, mutants=[mutant]), assignment)

@@ -52,10 +52,9 @@ def read_manifest() -> dict:
 
 
 @lru_cache(maxsize=None)
-def _verified(relative: str, size: int, mtime_ns: int) -> Path:
-    # Cached on (size, mtime) so each file is hashed once per process and again
-    # only if it changes on disk.
-    path = paths.data_dir() / relative
+def _verified(path: Path, relative: str, size: int, mtime_ns: int, manifest_mtime_ns: int) -> Path:
+    # Cached on the file's and the manifest's (size, mtime) so each file is hashed
+    # once per process and again only if it, or the manifest, changes on disk.
     entry = read_manifest()["files"].get(relative)
     if entry is None:
         raise DatasetError(f"{path} is not listed in {manifest_path()}. {REGENERATE_HINT}")
@@ -78,7 +77,9 @@ def verified_path(relative: str) -> Path:
     if not path.exists():
         raise DatasetError(f"The data file {path} is missing. {REGENERATE_HINT}")
     stat = path.stat()
-    return _verified(relative, stat.st_size, stat.st_mtime_ns)
+    manifest = manifest_path()
+    manifest_mtime = manifest.stat().st_mtime_ns if manifest.exists() else -1
+    return _verified(path, relative, stat.st_size, stat.st_mtime_ns, manifest_mtime)
 
 
 def load_h5_dataset(relative: str):
