@@ -12,13 +12,18 @@ from utils import demo, grading, registry
 
 pytestmark = pytest.mark.slow
 
+NBGRADER_MUTANTS = {"01_happy_house"}
+
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
     assignments = grading.assignment_ids()
     submissions = demo.class_submissions(assignments)
     mutant_students = {}
-    for assignment in assignments:
+    # Every known mistake of the light assignments also goes through nbgrader; the heavy
+    # ones (a ResNet50 build costs seconds per cell) are checked in-process in their own test
+    # file, and their demo students still go through nbgrader here.
+    for assignment in [a for a in assignments if a in NBGRADER_MUTANTS]:
         for mutant in registry.mutants(assignment):
             student = f"mutant_{mutant.name}"
             submissions.setdefault(student, {})[assignment] = grading.submission(assignment, mutants=[mutant])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable
@@ -91,6 +92,8 @@ def fingerprints(assignment: str, key: str):
     meta, arrays = load(assignment)
     entry = meta["probes"][key]
     for name, mutant in entry.get("mutants", {}).items():
+        if "error" in mutant:
+            continue
         value = arrays[f"{key}@{name}"] if entry["kind"] == "array" else mutant["summary"]
         yield checks.Fingerprint(name, value, mutant["hint"])
 
@@ -106,6 +109,50 @@ def known_mistake_hint(assignment: str, key: str, actual) -> str | None:
     return None
 
 
+def assert_interface(assignment: str, summary_key: str, model, exercise: str, checked) -> None:
+    """Compare ``(what, got, want, generic_hint)`` facts of a model (shapes, parameter counts).
+
+    On the first mismatch the hint is the known mistake whose layer summary equals
+    this model's, if any, else the generic hint.
+    """
+    __tracebackhide__ = True
+    for what, got, want, generic_hint in checked:
+        if got != want:
+            hint = known_mistake_hint(assignment, summary_key, checks.summarize_model(model)) or generic_hint
+            checks.fail(exercise, what, f"Expected {want!r}, got {got!r}.", hint)
+
+
+def error_text(error: BaseException) -> str:
+    """An exception as text, without the counters Keras puts in automatic layer names."""
+    return re.sub(r"_\d+\b", "", f"{type(error).__name__}: {error}")
+
+
+def error_hint(assignment: str, key: str, error: BaseException) -> str | None:
+    """The hint of the known mistake that makes probe ``key`` raise this same error, if any."""
+    if not hints_enabled():
+        return None
+    text = error_text(error)
+    for mutant in load(assignment)[0]["probes"][key].get("mutants", {}).values():
+        if mutant.get("error") == text:
+            return mutant["hint"]
+    return None
+
+
+def run_probe(assignment: str, key: str, run: Callable, *args):
+    """``run(*args)``; if it raises the error a known mistake raises, fail with that mistake's hint."""
+    __tracebackhide__ = True
+    try:
+        return run(*args)
+    except checks.CheckError:
+        raise
+    except Exception as error:
+        hint = error_hint(assignment, key, error)
+        if hint is None:
+            raise
+        spec = probe(assignment, key)
+        checks.fail(spec.function, spec.what, f"Your code raised {type(error).__name__}: {error}", hint)
+
+
 def check(assignment: str, key: str, fn: Callable) -> None:
     """Run probe ``key`` on the student's ``fn`` and compare with the reference.
 
@@ -116,7 +163,7 @@ def check(assignment: str, key: str, fn: Callable) -> None:
     spec = probe(assignment, key)
     if not callable(fn):
         checks.fail(spec.function, spec.what, f"Expected a function, got {type(fn).__name__}.")
-    actual = spec.run(fn)
+    actual = run_probe(assignment, key, spec.run, fn)
     if spec.kind == "array":
         checks.assert_close(actual, expected(assignment, key), exercise=spec.function, what=spec.what,
                             fingerprints=fingerprints(assignment, key), **spec.tol)
@@ -178,7 +225,8 @@ def compute(assignment: str) -> tuple[dict, dict]:
                 continue
             try:
                 value = spec.run(namespace[spec.function])
-            except Exception:  # the mistake makes the probe raise: nothing to fingerprint
+            except Exception as error:  # the mistake makes the probe raise: remember the error
+                meta["probes"][spec.key]["mutants"][mutant.name] = {"hint": mutant.hint, "error": error_text(error)}
                 continue
             ref = arrays.get(spec.key, meta["probes"][spec.key].get("summary"))
             if _same(spec, value, ref):

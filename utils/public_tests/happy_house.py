@@ -6,7 +6,7 @@ was expected, what came and where to look.
 """
 
 from utils import checks
-from utils.references import check, expected, known_mistake_hint
+from utils.references import assert_interface, check, expected, run_probe
 
 ASSIGNMENT = "01_happy_house"
 
@@ -16,25 +16,20 @@ def _total_params(key: str) -> int:
 
 
 def _check_interface(model, exercise: str, input_shape, output_shape, summary_key: str) -> None:
-    """Input shape, output shape and parameter count; a known mistake's hint on failure."""
     __tracebackhide__ = True
-    checked = [
-        ("input shape", tuple(model.input_shape), input_shape),
-        ("output shape", tuple(model.output_shape), output_shape),
-        ("number of parameters", model.count_params(), _total_params(summary_key)),
-    ]
-    for what, got, want in checked:
-        if got != want:
-            hint = known_mistake_hint(ASSIGNMENT, summary_key, checks.summarize_model(model)) or (
-                "Compare your layers with the table in the exercise; model.summary() lists each layer's "
-                "output shape and parameter count.")
-            checks.fail(exercise, what, f"Expected {want!r}, got {got!r}.", hint)
+    generic = ("Compare your layers with the table in the exercise; model.summary() lists each layer's "
+               "output shape and parameter count.")
+    assert_interface(ASSIGNMENT, summary_key, model, exercise, [
+        ("input shape", tuple(model.input_shape), input_shape, generic),
+        ("output shape", tuple(model.output_shape), output_shape, generic),
+        ("number of parameters", model.count_params(), _total_params(summary_key), generic),
+    ])
 
 
 def happyModel_test(happyModel) -> None:
     """Interface: a Keras model from (None, 64, 64, 3) to (None, 1) with 37,633 parameters."""
     __tracebackhide__ = True
-    model = checks.build_model(happyModel, exercise="happyModel")
+    model = run_probe(ASSIGNMENT, "happyModel/summary", lambda: checks.build_model(happyModel, exercise="happyModel"))
     _check_interface(model, "happyModel", (None, 64, 64, 3), (None, 1), "happyModel/summary")
     print("happyModel: input, output and parameter count are correct.")
 
@@ -56,7 +51,8 @@ def happyModel_forward_test(happyModel) -> None:
 def convolutional_model_test(convolutional_model) -> None:
     """Interface: (None, 64, 64, 3) to (None, 6) with 1,310 parameters."""
     __tracebackhide__ = True
-    model = checks.build_model(convolutional_model, (64, 64, 3), exercise="convolutional_model")
+    model = run_probe(ASSIGNMENT, "convolutional_model/summary",
+                      lambda: checks.build_model(convolutional_model, (64, 64, 3), exercise="convolutional_model"))
     _check_interface(model, "convolutional_model", (None, 64, 64, 3), (None, 6), "convolutional_model/summary")
     print("convolutional_model: input, output and parameter count are correct.")
 

@@ -7,7 +7,7 @@ was expected, what came and where to look.
 
 from utils import checks
 from utils.probes.resnets import CONV_F, CONV_FILTERS, CONV_S, CONV_SHAPE, ID_F, ID_FILTERS, ID_SHAPE, probe_initializer
-from utils.references import check
+from utils.references import assert_interface, check, run_probe
 
 ASSIGNMENT = "02_resnets"
 
@@ -34,7 +34,8 @@ def _output_shape(fn, exercise: str, shape, f, filters, expected, **kwargs) -> N
 def identity_block_structure_test(identity_block) -> None:
     """Shape and layers: three convolutions with BatchNorm, the shortcut added, a final ReLU."""
     __tracebackhide__ = True
-    _output_shape(identity_block, "identity_block", ID_SHAPE, ID_F, ID_FILTERS, ID_SHAPE)
+    run_probe(ASSIGNMENT, "identity_block/summary",
+              lambda: _output_shape(identity_block, "identity_block", ID_SHAPE, ID_F, ID_FILTERS, ID_SHAPE))
     check(ASSIGNMENT, "identity_block/summary", identity_block)
     print("identity_block: output shape and layers are correct.")
 
@@ -58,8 +59,9 @@ def convolutional_block_structure_test(convolutional_block) -> None:
     __tracebackhide__ = True
     n, h, w, _ = CONV_SHAPE
     size = lambda d: (d - 1) // CONV_S + 1  # noqa: E731  (a 1x1 'valid' convolution with stride s)
-    _output_shape(convolutional_block, "convolutional_block", CONV_SHAPE, CONV_F, CONV_FILTERS,
-                  (n, size(h), size(w), CONV_FILTERS[2]), s=CONV_S)
+    run_probe(ASSIGNMENT, "convolutional_block/summary",
+              lambda: _output_shape(convolutional_block, "convolutional_block", CONV_SHAPE, CONV_F, CONV_FILTERS,
+                                    (n, size(h), size(w), CONV_FILTERS[2]), s=CONV_S))
     check(ASSIGNMENT, "convolutional_block/summary", convolutional_block)
     print("convolutional_block: output shape and layers are correct.")
 
@@ -79,19 +81,19 @@ def convolutional_block_training_test(convolutional_block) -> None:
 def ResNet50_test(ResNet50) -> None:
     """Interface: (None, 64, 64, 3) to (None, 6), 23,600,006 parameters of which 53,120 non-trainable."""
     __tracebackhide__ = True
-    model = checks.build_model(ResNet50, exercise="ResNet50")
-    checks.assert_equal(tuple(model.input_shape), (None, 64, 64, 3), exercise="ResNet50", what="input shape",
-                        hint="Build the Input from the input_shape argument (default (64, 64, 3)).")
-    checks.assert_equal(tuple(model.output_shape), (None, 6), exercise="ResNet50", what="output shape",
-                        hint="The last layer is Dense(classes, activation='softmax') after AveragePooling2D and Flatten.")
+    model = run_probe(ASSIGNMENT, "ResNet50/summary", lambda: checks.build_model(ResNet50, exercise="ResNet50"))
     total, non_trainable = checks.count_params(model)
-    checks.assert_equal(total, RESNET50_PARAMS, exercise="ResNet50", what="number of parameters",
-                        hint="Compare each stage with the table: number of identity blocks, filters and strides. "
-                             "model.summary() lists every layer.")
-    checks.assert_equal(non_trainable, RESNET50_NON_TRAINABLE, exercise="ResNet50",
-                        what="number of non-trainable parameters (BatchNorm's moving statistics)",
-                        hint="Each BatchNormalization layer has 2 non-trainable numbers per channel: "
-                             "a BatchNorm is missing or extra.")
+    assert_interface(ASSIGNMENT, "ResNet50/summary", model, "ResNet50", [
+        ("input shape", tuple(model.input_shape), (None, 64, 64, 3),
+         "Build the Input from the input_shape argument (default (64, 64, 3))."),
+        ("output shape", tuple(model.output_shape), (None, 6),
+         "The last layer is Dense(classes, activation='softmax') after AveragePooling2D and Flatten."),
+        ("number of parameters", total, RESNET50_PARAMS,
+         "Compare each stage with the table: number of identity blocks, filters and strides. "
+         "model.summary() lists every layer."),
+        ("number of non-trainable parameters (BatchNorm's moving statistics)", non_trainable, RESNET50_NON_TRAINABLE,
+         "Each BatchNormalization layer has 2 non-trainable numbers per channel: a BatchNorm is missing or extra."),
+    ])
     print("ResNet50: input, output and parameter counts are correct.")
 
 

@@ -179,7 +179,8 @@ def capsule_points(start: Sequence[float], end: Sequence[float], start_radius: f
     arc = np.linspace(-np.pi / 2, np.pi / 2, n_arc + 1)
     # Half-circle around the end point (bulging forwards), then around the start.
     end_cap = p1 + end_radius * (np.outer(np.cos(arc), direction) + np.outer(np.sin(arc), normal))
-    start_cap = p0 + start_radius * (np.outer(-np.cos(arc), direction) + np.outer(-np.sin(arc), normal))
+    start_cap = p0 - start_radius * (np.outer(np.cos(arc), direction)
+                                     + np.outer(np.sin(arc), normal))
     return np.concatenate([end_cap, start_cap], axis=0)
 
 
@@ -235,7 +236,8 @@ def _stripes(rng: np.random.Generator, width: int, height: int, color_a: np.ndar
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     proj = xs * np.cos(angle) + ys * np.sin(angle)
     in_b = ((proj / period) % 1.0) < duty
-    return np.where(in_b[..., None], color_b[None, None, :], color_a[None, None, :]).astype(np.float32)
+    pixels = np.where(in_b[..., None], color_b[None, None, :], color_a[None, None, :])
+    return pixels.astype(np.float32)
 
 
 ColorPicker = Callable[[], np.ndarray]
@@ -279,7 +281,8 @@ def _draw_clutter(rng: np.random.Generator, draw: ImageDraw.ImageDraw, width: in
         if kind == 0:
             draw.rectangle([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], fill=color)
         elif kind == 1:
-            draw.polygon(flat(ellipse_points(cx, cy, w / 2, h / 2, 24, rng.uniform(0, 180))), fill=color)
+            blob = ellipse_points(cx, cy, w / 2, h / 2, 24, rng.uniform(0, 180))
+            draw.polygon(flat(blob), fill=color)
         else:
             angle = rng.uniform(0, np.pi)
             dx, dy = np.cos(angle) * w, np.sin(angle) * w
@@ -347,7 +350,9 @@ def draw_background(rng: np.random.Generator, width: int, height: int,
 # --------------------------------------------------------------------------
 def finish_image(canvas: Image.Image, size: int, rng: np.random.Generator,
                  max_blur: float = 0.7, max_noise: float = 6.0,
-                 light_strength: float = 0.3) -> np.ndarray:
+                 light_strength: float = 0.3,
+                 contrast_range: tuple[float, float] = (0.75, 1.2),
+                 brightness_range: tuple[float, float] = (0.8, 1.15)) -> np.ndarray:
     """Turn a supersampled drawing into a camera-like uint8 image.
 
     Args:
@@ -359,6 +364,8 @@ def finish_image(canvas: Image.Image, size: int, rng: np.random.Generator,
         max_noise: largest standard deviation of Gaussian pixel noise (0..255).
         light_strength: largest brightness difference across the image
             caused by a directional light.
+        contrast_range, brightness_range: ranges of the global contrast and
+            exposure factors.
 
     Returns:
         uint8 array of shape (size, size, 3).
@@ -376,8 +383,8 @@ def finish_image(canvas: Image.Image, size: int, rng: np.random.Generator,
     ramp = np.cos(angle) * coords[None, :] + np.sin(angle) * coords[:, None]
     pixels = pixels * (1.0 + strength * ramp)[..., None].astype(np.float32)
     # Global exposure, contrast and a colour cast (white balance).
-    contrast = rng.uniform(0.75, 1.2)
-    brightness = rng.uniform(0.8, 1.15)
+    contrast = rng.uniform(*contrast_range)
+    brightness = rng.uniform(*brightness_range)
     cast = rng.uniform(0.9, 1.1, 3).astype(np.float32)
     mean = pixels.mean()
     pixels = ((pixels - mean) * contrast + mean * brightness) * cast
