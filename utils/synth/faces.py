@@ -378,9 +378,9 @@ def _draw_beard(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
 
 def _draw_mouth(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
     """The label-carrying mouth (all shapes centred on x = 0, y = mouth_y)."""
-    # The mouth line and the mouth interior are nearly skin-independent dark
-    # reds, so the smile looks the same to a small CNN whatever the skin tone.
-    line_color = mix(face.skin, (45, 10, 18), 0.85)
+    # The mouth line and the mouth interior are skin-independent dark reds,
+    # so the smile looks the same to a small CNN whatever the skin tone.
+    line_color = (35, 8, 14)
     # Lips are redder than the skin and lighter than the line; on dark skin
     # this rim is what keeps the mouth readable at 64 x 64.
     lip_color = mix(face.skin, (205, 95, 105), 0.6)
