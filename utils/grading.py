@@ -80,11 +80,7 @@ def release(assignments: list[str] | None = None) -> None:
 
 
 def release_notebook(assignment: str) -> Path:
-    folder = paths.assignments_dir() / assignment
-    found = sorted(folder.glob("*.ipynb"))
-    if len(found) != 1:
-        raise FileNotFoundError(f"expected one notebook in {folder}; run `make release`")
-    return found[0]
+    return notebooks.only_notebook(paths.assignments_dir() / assignment, "Run `make release`.")
 
 
 def submission(assignment: str, answers: dict[str, str] | None = None, mutants=(), edit=None) -> dict:

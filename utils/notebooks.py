@@ -38,13 +38,17 @@ def is_graded_test(cell: dict) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution") and cell["cell_type"] == "code"
 
 
+def only_notebook(folder: Path, fix: str = "") -> Path:
+    """The one ``.ipynb`` in an assignment folder."""
+    found = sorted(Path(folder).glob("*.ipynb"))
+    if len(found) != 1:
+        raise FileNotFoundError(f"expected exactly one notebook in {folder}, found {len(found)}. {fix}".strip())
+    return found[0]
+
+
 def solution_notebook(assignment: str) -> Path:
     """The instructor notebook of an assignment, e.g. ``01_happy_house``."""
-    folder = paths.solutions_dir() / assignment
-    notebooks = sorted(folder.glob("*.ipynb"))
-    if len(notebooks) != 1:
-        raise FileNotFoundError(f"expected exactly one notebook in {folder}, found {len(notebooks)}")
-    return notebooks[0]
+    return only_notebook(paths.solutions_dir() / assignment)
 
 
 def answer_code(cell: dict) -> str:

@@ -419,3 +419,21 @@ def render_split(rng: np.random.Generator, n: int, n_classes: int, size: int,
     for i, label in enumerate(labels):
         images[i] = render(rng, int(label))
     return images, labels
+
+
+def classic_dataset(seed: int, n_train: int, n_test: int, n_classes: int,
+                    render: Callable[[np.random.Generator, int], np.ndarray], size: int = 64) -> dict:
+    """Train and test splits in the classic h5 layout, from independent streams of one seed.
+
+    Returns ``train_set_x``/``test_set_x`` uint8 (n, size, size, 3), ``train_set_y``/``test_set_y``
+    int64 (n,), and ``list_classes`` int64 ``[0, ..., n_classes - 1]``.
+    """
+    train_x, train_y = render_split(np.random.default_rng([seed, 0]), n_train, n_classes, size, render)
+    test_x, test_y = render_split(np.random.default_rng([seed, 1]), n_test, n_classes, size, render)
+    return {
+        "train_set_x": train_x,
+        "train_set_y": train_y,
+        "test_set_x": test_x,
+        "test_set_y": test_y,
+        "list_classes": np.arange(n_classes, dtype=np.int64),
+    }

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import ImageDraw
 
 from .draw import (SUPERSAMPLE, Pose, draw_background, ellipse_points, finish_image, flat,
-                   mix, parabola_points, random_color, render_split, sample_skin_tone, shade,
+                   mix, parabola_points, random_color, classic_dataset, sample_skin_tone, shade,
                    superellipse_points, to_rgb)
 
 # (name, RGB, relative probability) of natural and dyed hair colours.
@@ -514,12 +514,4 @@ def generate_happy(n_train: int = 600, n_test: int = 150, seed: int = 0) -> dict
     def render(rng: np.random.Generator, label: int) -> np.ndarray:
         return render_face(rng, 64, smiling=bool(label))
 
-    train_x, train_y = render_split(np.random.default_rng([seed, 0]), n_train, 2, 64, render)
-    test_x, test_y = render_split(np.random.default_rng([seed, 1]), n_test, 2, 64, render)
-    return {
-        "train_set_x": train_x,
-        "train_set_y": train_y,
-        "test_set_x": test_x,
-        "test_set_y": test_y,
-        "list_classes": np.array([0, 1], dtype=np.int64),
-    }
+    return classic_dataset(seed, n_train, n_test, 2, render)

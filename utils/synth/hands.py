@@ -19,7 +19,7 @@ import numpy as np
 from PIL import ImageDraw
 
 from .draw import (SUPERSAMPLE, Pose, capsule_points, draw_background, finish_image, flat,
-                   mix, random_color, render_split, sample_skin_tone, shade,
+                   mix, random_color, classic_dataset, sample_skin_tone, shade,
                    superellipse_points, to_rgb)
 
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")
@@ -237,12 +237,4 @@ def generate_signs(n_train: int = 1080, n_test: int = 120, seed: int = 1) -> dic
     def render(rng: np.random.Generator, label: int) -> np.ndarray:
         return render_hand(rng, 64, fingers=label)
 
-    train_x, train_y = render_split(np.random.default_rng([seed, 0]), n_train, 6, 64, render)
-    test_x, test_y = render_split(np.random.default_rng([seed, 1]), n_test, 6, 64, render)
-    return {
-        "train_set_x": train_x,
-        "train_set_y": train_y,
-        "test_set_x": test_x,
-        "test_set_y": test_y,
-        "list_classes": np.arange(6, dtype=np.int64),
-    }
+    return classic_dataset(seed, n_train, n_test, 6, render)
