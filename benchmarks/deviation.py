@@ -32,7 +32,7 @@ WORKER = """
 import sys, numpy as np
 from utils.notebook import setup
 setup(verbose=False)
-from utils import references
+from course import references
 meta, arrays = references.compute(sys.argv[1])
 np.savez(sys.argv[2], **{k.replace('/', '|'): v for k, v in arrays.items() if '@' not in k})
 """

@@ -4,7 +4,7 @@ the required mistakes are covered and correct code written differently gets full
 import pytest
 
 from test_assignments import lost_cells
-from utils import grading, registry
+from course import grading, registry
 
 A = "01_happy_house"
 MUTANTS = registry.mutants(A)

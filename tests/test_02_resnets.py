@@ -4,7 +4,7 @@ the required mistakes are covered, hints, training flag, and correct code writte
 import pytest
 
 from test_assignments import lost_cells
-from utils import grading, registry
+from course import grading, registry
 
 A = "02_resnets"
 MUTANTS = registry.mutants(A)
@@ -24,7 +24,7 @@ def test_the_required_mistakes_are_covered():
 
 def test_failing_checks_name_the_known_mistake(tf):
     """A student who makes a known mistake is told what it is, not only that numbers differ."""
-    from utils import references
+    from course import references
 
     mutant = next(m for m in MUTANTS if m.name == "id_bn_without_training")
     namespace = references.solution_namespace(A, mutant)
@@ -151,7 +151,7 @@ def test_model_level_training_flag_wins_over_the_one_stored_by_the_blocks(tf):
     blocks' stored ``training=True``; only a bare ``model(x)`` keeps batch statistics."""
     import numpy as np
 
-    from utils import references
+    from course import references
 
     identity_block = references.solution_namespace(A)["identity_block"]
     inputs = tf.keras.Input(shape=(4, 4, 6))

@@ -4,7 +4,7 @@ loses exactly its cells, and the stored references are current."""
 import numpy as np
 import pytest
 
-from utils import grading, references, registry
+from course import grading, references, registry
 
 ASSIGNMENTS = grading.assignment_ids()
 MUTANTS = [(a, m) for a in ASSIGNMENTS for m in registry.mutants(a)]

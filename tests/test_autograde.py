@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from utils import demo, grading, registry
+from course import demo, grading, registry
 
 pytestmark = pytest.mark.slow
 
@@ -102,7 +102,7 @@ def test_feedback_and_gradebook_csv_are_written(graded_class):
 NO_NETWORK_GRADE = """
 import sys
 from pathlib import Path
-from utils import grading
+from course import grading
 a = sys.argv[2]
 results = grading.grade_class(Path(sys.argv[1]), {"reference": {a: grading.submission(a, grading.reference_answers(a))}},
                               feedback=False, log=lambda line: None)

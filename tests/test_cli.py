@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-from utils import grading
+from course import grading
 
 A = "01_happy_house"
 
 
 def course(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "utils.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "course.cli", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_unknown_assignment_is_named():

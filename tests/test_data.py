@@ -90,7 +90,7 @@ def test_convert_to_one_hot():
 
 @pytest.mark.slow
 def test_make_data_regenerates_every_file_bit_for_bit(tmp_path):
-    from utils import synth
+    from course import synth
 
     written = synth.build_all(tmp_path, record=False)
     manifest = data.read_manifest()["files"]

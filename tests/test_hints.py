@@ -2,7 +2,7 @@
 
 import pytest
 
-from utils import grading, registry
+from course import grading, registry
 
 CASES = [(a, m) for a in grading.assignment_ids() for m in registry.mutants(a)]
 

@@ -81,5 +81,5 @@ def test_installed_versions_match_the_lock():
 
 
 def test_course_command_is_installed():
-    result = subprocess.run([sys.executable, "-m", "utils.cli", "--help"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "course.cli", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "demo" in result.stdout

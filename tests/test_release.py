@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from utils import grading, paths
+from utils import paths
+from course import grading
 
 ROOT = paths.REPO_ROOT
 

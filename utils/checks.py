@@ -17,7 +17,7 @@ Tolerances are explicit at every call. The presets below are float32-aware:
   room for GPU float32 kernels (TF32 off), while every mistake our mutants make
   moves outputs by more than 1e-2.
 
-Known mistakes ("fingerprints", see ``utils.references``) are matched on
+Known mistakes ("fingerprints", see ``course.references``) are matched on
 failure: if the student's output equals what a known mistake produces on the
 same input, the message carries that mistake's hint.
 

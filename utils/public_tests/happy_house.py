@@ -6,7 +6,7 @@ was expected, what came and where to look.
 """
 
 from utils import checks
-from utils.references import assert_interface, check, expected, run_probe
+from course.references import assert_interface, check, expected, run_probe
 
 ASSIGNMENT = "01_happy_house"
 

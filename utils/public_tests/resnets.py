@@ -6,8 +6,8 @@ was expected, what came and where to look.
 """
 
 from utils import checks
-from utils.probes.resnets import CONV_F, CONV_FILTERS, CONV_S, CONV_SHAPE, ID_F, ID_FILTERS, ID_SHAPE, probe_initializer
-from utils.references import assert_interface, check, run_probe
+from course.probes.resnets import CONV_F, CONV_FILTERS, CONV_S, CONV_SHAPE, ID_F, ID_FILTERS, ID_SHAPE, probe_initializer
+from course.references import assert_interface, check, run_probe
 
 ASSIGNMENT = "02_resnets"
 

@@ -5,7 +5,7 @@ exactly once: the three batch normalisations of a block read the same, and are
 told apart by the convolution line just before them.
 """
 
-from utils.mutants import Mutant
+from course.mutants import Mutant
 
 # Lines of the reference answers (without their indentation).
 ID_CONV1 = "X = Conv2D(filters=F1, kernel_size=1, strides=(1, 1), padding='valid', kernel_initializer=initializer(seed=0))(X)\n"

@@ -1,7 +1,7 @@
 """Probes of assignment 01 (Happy House): the two graded model builders."""
 
 from utils.checks import build_model, seeded_forward, summarize_model
-from utils.references import Probe
+from course.references import Probe
 
 ASSIGNMENT = "01_happy_house"
 

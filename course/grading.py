@@ -27,7 +27,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from utils import notebooks, paths, registry
+from utils import paths
+from course import cells as notebooks, registry
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 # Wall-clock limit for autograding one student's notebook: the per-cell timeout

@@ -42,8 +42,8 @@ def write_png(path: Path, image: np.ndarray) -> Path:
 def build_all(out_dir: Path | None = None, record: bool = True) -> list[Path]:
     """Generate every dataset into ``out_dir`` (default ``datasets/``). Returns the written paths."""
     from utils.data import record_in_manifest
-    from utils.synth.faces import generate_happy, render_face
-    from utils.synth.hands import generate_signs
+    from course.synth.faces import generate_happy, render_face
+    from course.synth.hands import generate_signs
 
     out = Path(out_dir) if out_dir else paths.data_dir()
     made = [  # (path, seed, what)
@@ -56,5 +56,5 @@ def build_all(out_dir: Path | None = None, record: bool = True) -> list[Path]:
     ]
     if record and out == paths.data_dir():
         for path, seed, what in made:
-            record_in_manifest([path], "course data", seed=seed, made_by=f"utils.synth: {what}")
+            record_in_manifest([path], "course data", seed=seed, made_by=f"course.synth: {what}")
     return [path for path, _, _ in made]

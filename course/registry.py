@@ -1,7 +1,7 @@
 """The assignments of the course and the module names that belong to each.
 
-``utils.public_tests.<module>``, ``utils.probes.<module>`` and
-``utils.mutants.<module>`` follow the short module name.
+``utils.public_tests.<module>``, ``course.probes.<module>`` and
+``course.mutants.<module>`` follow the short module name.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ def module_name(assignment: str) -> str:
 
 
 def probes(assignment: str):
-    return importlib.import_module(f"utils.probes.{module_name(assignment)}")
+    return importlib.import_module(f"course.probes.{module_name(assignment)}")
 
 
 def mutants(assignment: str):
-    return importlib.import_module(f"utils.mutants.{module_name(assignment)}").MUTANTS
+    return importlib.import_module(f"course.mutants.{module_name(assignment)}").MUTANTS

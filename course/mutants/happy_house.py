@@ -1,6 +1,6 @@
 """Known mistakes in assignment 01 (Happy House)."""
 
-from utils.mutants import Mutant
+from course.mutants import Mutant
 
 HAPPY_ALL = frozenset({"happyModel_test_interface", "happyModel_test_layers", "happyModel_test_forward"})
 HAPPY_BEHAVIOUR = frozenset({"happyModel_test_layers", "happyModel_test_forward"})

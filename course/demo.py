@@ -2,7 +2,7 @@
 
 * ``reference``    -- the reference solution: full marks.
 * ``untouched``    -- the release as handed out: 0 on every test cell.
-* ``partly_wrong`` -- realistic mistakes (``PARTLY_WRONG`` in ``utils.mutants.<assignment>``):
+* ``partly_wrong`` -- realistic mistakes (``PARTLY_WRONG`` in ``course.mutants.<assignment>``):
   loses exactly the cells those mistakes target.
 * ``hostile``      -- tries to break the grader: its first answer cell writes to
   stderr and raises, its second loops forever, it deletes one test cell and
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 
-from utils import grading, notebooks, registry
+from course import grading, cells as notebooks, registry
 
 STUDENTS = ("reference", "untouched", "partly_wrong", "hostile")
 
@@ -23,7 +23,7 @@ NOISY_AND_RAISES = "\nimport os\nos.write(2, b'hostile submission writing to std
 
 
 def partly_wrong_mutants(assignment: str):
-    module = importlib.import_module(f"utils.mutants.{registry.module_name(assignment)}")
+    module = importlib.import_module(f"course.mutants.{registry.module_name(assignment)}")
     chosen = set(module.PARTLY_WRONG)
     return [m for m in module.MUTANTS if m.name in chosen]
 

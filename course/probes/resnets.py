@@ -29,7 +29,7 @@ import numpy as np
 
 from utils import checks
 from utils.checks import build_model, seeded_input, summarize_model
-from utils.references import Probe
+from course.references import Probe
 
 ASSIGNMENT = "02_resnets"
 

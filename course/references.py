@@ -4,7 +4,7 @@ A **probe** is a reproducible experiment on one graded function: build the
 model, give it seeded weights, run a seeded batch, summarise its layers.
 ``course references`` runs every probe on the reference solution (taken from
 ``solutions/<assignment>/*.ipynb``) and on every known mistake
-(``utils.mutants``), and stores the results in
+(``course.mutants``), and stores the results in
 ``datasets/references/<assignment>.npz`` (arrays) and ``.json`` (layer summaries and
 hints). Tests run the same probe on the student's function and compare.
 """
@@ -20,7 +20,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from utils import checks, notebooks, paths, registry
+from utils import checks, paths
+from course import cells as notebooks, registry
 from utils.data import DatasetError, REGENERATE_HINT, verified_path
 
 

@@ -19,7 +19,7 @@ from utils import paths
 
 
 def _assignments(requested: list[str] | None) -> list[str]:
-    from utils import grading, registry
+    from course import grading, registry
 
     if not requested:
         return grading.assignment_ids()
@@ -33,7 +33,7 @@ def _assignments(requested: list[str] | None) -> list[str]:
 
 
 def cmd_data(args) -> int:
-    from utils import synth
+    from course import synth
 
     started = time.perf_counter()
     for path in synth.build_all():
@@ -43,7 +43,8 @@ def cmd_data(args) -> int:
 
 
 def cmd_references(args) -> int:
-    from utils import data, references
+    from utils import data
+    from course import references
 
     for assignment in _assignments(args.assignments):
         files = references.generate(assignment)
@@ -53,7 +54,7 @@ def cmd_references(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from utils import grading
+    from course import grading
 
     assignments = _assignments(args.assignments)
     grading.release(assignments)
@@ -64,7 +65,7 @@ def cmd_release(args) -> int:
 
 def cmd_grade(args) -> int:
     """Autograde every notebook under SUBMISSIONS/<student>/<assignment>/."""
-    from utils import grading
+    from course import grading
 
     source = Path(args.submissions).resolve()
     out = Path(args.out).resolve() if args.out else paths.grading_dir() / "class"
@@ -92,7 +93,7 @@ def cmd_grade(args) -> int:
 
 
 def _report(results, out: Path) -> None:
-    from utils import grading
+    from course import grading
 
     print()
     print(grading.score_table(results))
@@ -103,7 +104,7 @@ def _report(results, out: Path) -> None:
 
 
 def cmd_demo(args) -> int:
-    from utils import demo, grading
+    from course import demo, grading
 
     assignments = _assignments(args.assignments)
     print("1/3 regenerating the release from solutions/ ...")
