@@ -4,7 +4,8 @@
 #   make demo        set up, regenerate the release, autograde the demo class
 #   make test        the whole test suite (what CI runs)
 #   make test-fast   unit tests only (seconds)
-#   make lab         open JupyterLab on the student notebooks
+#   make lab         open JupyterLab on your copy of the student notebooks (Validate only)
+#   make lab-instructor  JupyterLab on the repository with nbgrader's formgrader
 #   make release     regenerate assignments/ from solutions/
 #   make grade       autograde the submissions in .grading/class/submitted/
 #   make data        regenerate datasets/ bit-for-bit; make references: the reference outputs
@@ -21,7 +22,7 @@ ifeq ($(shell command -v $(PYTHON) 2>/dev/null),)
 PYTHON := python3
 endif
 
-.PHONY: setup demo test test-fast lab release grade data references check-lock lock clean
+.PHONY: setup demo test test-fast lab lab-instructor release grade data references check-lock lock clean
 
 setup: $(STAMP)
 
@@ -49,6 +50,9 @@ test-fast: setup
 
 lab: setup
 	$(BIN)/course lab
+
+lab-instructor: setup
+	$(BIN)/course lab --instructor
 
 release: setup
 	$(BIN)/course release

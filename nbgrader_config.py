@@ -15,8 +15,9 @@ c.CourseDirectory.root = HERE
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(HERE, ".grading", "release", "gradebook.db")
-# Data files next to a notebook (none today) are released with it; checkpoints are not.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+# Data files next to a notebook (none today) are released with it; checkpoints and the
+# assignment's spec (hidden probes, known mistakes) are not.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "spec.py"]
 
 # Per-cell time limit, from measured times (benchmarks/grading.py): the slowest
 # cell while grading (a training smoke run) takes about 3 s on 2 CPU cores, and
@@ -30,7 +31,10 @@ c.Execute.kernel_name = "python3"
 c.OverwriteCells.add_missing_cells = True
 
 # Safety net: TensorFlow / absl log lines on stderr never cost a student points.
-# (utils.notebook.setup() already keeps them out of every cell.)
+# (utils.notebook.setup() already keeps them out of every cell.) nbgrader drops a
+# stderr output that matches the pattern before scoring; the preprocessor is off
+# unless enabled.
+c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = (
     r"(?m)^(WARNING: All log messages before absl::InitializeLog\(\)"
     r"|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]"

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cell_label, cell_seconds, table  # noqa: E402
 
-from utils import demo, grading  # noqa: E402
+from course import demo, grading  # noqa: E402
 
 
 def grade_once(assignment: str, workdir: Path, hints: bool = True, student: str = "reference"):

@@ -5,7 +5,10 @@ Usage: python benchmarks/quality.py [ASSIGNMENT ...]
 It runs each solution notebook top to bottom exactly as a self-study reader
 would (full training schedules, not grading mode), then reads the
 "test accuracy" lines the notebook prints. Reported: each accuracy against its
-bar, the whole notebook's wall time, and its slowest cells.
+bar (the quality bars of the assignment's spec), the raw-pixel linear baseline
+on the same data (what a model without convolutions reaches; a bar caps it
+where the spec says so), the whole notebook's wall time and its slowest cells.
+Exits 1 when a bar is missed or an accuracy line is missing.
 """
 
 from __future__ import annotations
@@ -24,18 +27,15 @@ from _common import cell_label, cell_seconds, table  # noqa: E402
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from utils import grading, notebooks  # noqa: E402
+from baseline import raw_pixel_accuracy  # noqa: E402
+from course import cells, spec  # noqa: E402
+from utils import data  # noqa: E402
 
-# Bars from the issues: (assignment, model label printed by the notebook) -> minimum test accuracy.
-BARS = {
-    "01_happy_house": [("happyModel", 0.95), ("convolutional_model", 0.85)],
-    "02_resnets": [("ResNet50", 0.92)],
-}
 ACCURACY_LINE = re.compile(r"test accuracy[^:]*: ([0-9.]+)")
 
 
 def run_notebook(assignment: str, timeout: int):
-    path = notebooks.solution_notebook(assignment)
+    path = cells.solution_notebook(spec.load(assignment))
     notebook = nbformat.read(path, as_version=4)
     env_before = {k: os.environ.pop(k, None) for k in ("NBGRADER_EXECUTION", "COURSE_FAST")}
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]
@@ -56,7 +56,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     args = parser.parse_args()
     rows, failures = [], 0
-    for assignment in args.assignments or grading.assignment_ids():
+    baselines: dict[str, float] = {}
+    for assignment in args.assignments or spec.ids():
         notebook, wall = run_notebook(assignment, args.timeout)
         text_by_cell = []
         for cell in notebook.cells:
@@ -65,16 +66,32 @@ def main() -> int:
             text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
             text_by_cell.append((cell, text))
         found = [float(m.group(1)) for _, text in text_by_cell for m in ACCURACY_LINE.finditer(text)]
-        for (label, bar), accuracy in zip(BARS.get(assignment, []), found):
-            ok = accuracy >= bar
+        bars = spec.load(assignment).quality
+        if len(found) < len(bars):
+            failures += 1
+            rows.append([assignment, "(notebook output)", f"{len(found)} accuracy lines", f"{len(bars)} expected",
+                         "MISSING", "-", "-"])
+        for bar, accuracy in zip(bars, found):
+            ok = accuracy >= bar.minimum
+            baseline_text, baseline_bar = "-", "-"
+            if bar.dataset:
+                if bar.dataset not in baselines:
+                    X_train, Y_train, X_test, Y_test, classes = getattr(data, f"load_{bar.dataset}_dataset")()
+                    baselines[bar.dataset] = raw_pixel_accuracy(X_train, Y_train, X_test, Y_test, len(classes))
+                baseline_text = f"{baselines[bar.dataset]:.3f}"
+                if bar.baseline_max is not None:
+                    baseline_bar = f"<= {bar.baseline_max:.2f}"
+                    ok = ok and baselines[bar.dataset] <= bar.baseline_max
             failures += not ok
-            rows.append([assignment, label, f"{accuracy:.3f}", f">= {bar:.2f}", "ok" if ok else "BELOW BAR"])
+            rows.append([assignment, bar.model, f"{accuracy:.3f}", f">= {bar.minimum:.2f}", baseline_text,
+                         baseline_bar, "ok" if ok else "BELOW BAR"])
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         timed = sorted(((cell_label(c), cell_seconds(c) or 0.0) for c, _ in text_by_cell), key=lambda x: -x[1])
         print(f"{assignment}: whole notebook {wall:.0f} s, peak kernel RSS {peak_mb:.0f} MB; slowest cells:")
         print(table(["cell", "seconds"], [[label, f"{t:.1f}"] for label, t in timed[:5]]))
         print()
-    print(table(["assignment", "model", "test accuracy", "bar", "verdict"], rows))
+    print(table(["assignment", "model", "test accuracy", "bar", "raw-pixel baseline", "baseline bar", "verdict"],
+                rows))
     return 1 if failures else 0
 
 

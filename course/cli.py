@@ -9,27 +9,20 @@ import argparse
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from utils import paths
+from course import paths
 
 
 def _assignments(requested: list[str] | None) -> list[str]:
-    from course import grading, registry
+    from course import spec
 
-    if not requested:
-        return grading.assignment_ids()
-    resolved = []
-    for name in requested:
-        matches = [a for a in registry.ASSIGNMENTS if name in (a, registry.ASSIGNMENTS[a], a.split("_", 1)[0])]
-        if not matches:
-            raise SystemExit(f"course: unknown assignment {name!r}; known: {', '.join(registry.ASSIGNMENTS)}")
-        resolved.extend(matches)
-    return resolved
+    try:
+        return [spec.resolve(name) for name in requested] if requested else spec.ids()
+    except KeyError as error:
+        raise SystemExit(f"course: {error.args[0]}") from None
 
 
 def cmd_data(args) -> int:
@@ -43,14 +36,26 @@ def cmd_data(args) -> int:
 
 
 def cmd_references(args) -> int:
+    from course import references, spec
     from utils import data
-    from course import references
 
     for assignment in _assignments(args.assignments):
-        files = references.generate(assignment)
+        files = references.generate(spec.load(assignment))
         data.record_in_manifest(files, "course references")
         print(f"{assignment}: wrote " + ", ".join(str(f.relative_to(paths.REPO_ROOT)) for f in files))
     return 0
+
+
+def cmd_sync(args) -> int:
+    from course import cells, spec
+
+    status = 0
+    for assignment in _assignments(args.assignments):
+        changes = cells.sync(spec.load(assignment), write=not args.check)
+        verb = "would change" if args.check else "changed"
+        print(f"{assignment}: " + (f"{verb} " + "; ".join(changes) if changes else "test cells match the spec"))
+        status |= bool(changes and args.check)
+    return status
 
 
 def cmd_release(args) -> int:
@@ -164,17 +169,23 @@ def _indent(text: str) -> str:
 
 
 def cmd_lab(args) -> int:
-    """Copy the release into a personal work folder (never overwriting) and open JupyterLab there."""
+    """Students: copy the release into a work folder (never overwriting) and open JupyterLab there with
+    nbgrader's Validate button only. Instructors (--instructor): JupyterLab on the repository with
+    everything nbgrader offers."""
+    from course import lab
+
+    extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    if args.instructor:
+        print(f"instructor view of {paths.REPO_ROOT}: formgrader, assignment and course lists, create assignment")
+        return 0 if args.copy_only else lab.run_lab(paths.REPO_ROOT, "instructor", extra)
     work = Path(args.workdir).resolve() if args.workdir else paths.REPO_ROOT / "my_work"
-    for assignment in sorted(p for p in paths.assignments_dir().iterdir() if p.is_dir()):
-        target = work / assignment.name
-        if not target.exists():
-            shutil.copytree(assignment, target)
-            print(f"copied {assignment.name} to {target}")
+    for copied in lab.prepare_workdir(work):
+        print(f"copied {copied.name} to {copied}")
     print(f"your notebooks are in {work} (your edits stay there; `git pull` never touches them)")
+    print("in JupyterLab's terminal, `course check <notebook>` runs a notebook as the grader will")
     if args.copy_only:
         return 0
-    return subprocess.call([sys.executable, "-m", "jupyterlab", f"--notebook-dir={work}"])
+    return lab.run_lab(work, "student", extra)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("references", help="recompute the reference outputs of the solutions")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_references)
-    p = sub.add_parser("release", help="regenerate assignments/ from solutions/ with nbgrader")
+    p = sub.add_parser("sync", help="write the solution notebooks' test cells from their specs")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook differs from its spec")
+    p.set_defaults(func=cmd_sync)
+    p = sub.add_parser("release", help="sync test cells, then regenerate assignments/ from solutions/ with nbgrader")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_release)
     p = sub.add_parser("grade", help="autograde SUBMISSIONS/<student>/<assignment>/*.ipynb")
@@ -204,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("lab", help="open JupyterLab on your copy of the assignments")
     p.add_argument("--workdir", help="where your copies live (default my_work/)")
     p.add_argument("--copy-only", action="store_true", help="copy the notebooks, do not start JupyterLab")
+    p.add_argument("--instructor", action="store_true",
+                   help="JupyterLab on the repository with nbgrader's formgrader and lists (students see Validate only)")
     p.set_defaults(func=cmd_lab)
 
     args = parser.parse_args(argv)

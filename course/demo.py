@@ -2,7 +2,7 @@
 
 * ``reference``    -- the reference solution: full marks.
 * ``untouched``    -- the release as handed out: 0 on every test cell.
-* ``partly_wrong`` -- realistic mistakes (``PARTLY_WRONG`` in ``course.mutants.<assignment>``):
+* ``partly_wrong`` -- realistic mistakes (``partly_wrong`` in the assignment's spec):
   loses exactly the cells those mistakes target.
 * ``hostile``      -- tries to break the grader: its first answer cell writes to
   stderr and raises, its second loops forever, it deletes one test cell and
@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
-import importlib
-
-from course import grading, cells as notebooks, registry
+from course import cells as notebooks
+from course import grading
+from course import spec as specs
 
 STUDENTS = ("reference", "untouched", "partly_wrong", "hostile")
 
@@ -22,17 +22,25 @@ LOOP_FOREVER = "# A cell that never finishes.\nwhile True:\n    pass\n"
 NOISY_AND_RAISES = "\nimport os\nos.write(2, b'hostile submission writing to stderr\\n')\nraise RuntimeError('hostile submission: this cell raises')\n"
 
 
+# What the grader's per-cell timeout does to the looping cell, for the in-process measurement.
+INTERRUPTED = "raise KeyboardInterrupt('the cell timeout interrupted this cell')\n"
+
+
 def partly_wrong_mutants(assignment: str):
-    module = importlib.import_module(f"course.mutants.{registry.module_name(assignment)}")
-    chosen = set(module.PARTLY_WRONG)
-    return [m for m in module.MUTANTS if m.name in chosen]
+    spec = specs.load(assignment)
+    return [spec.mistake(name) for name in spec.partly_wrong]
 
 
-def hostile_submission(assignment: str) -> dict:
+def hostile_answers(assignment: str, loop: str = LOOP_FOREVER) -> dict[str, str]:
     answers = grading.reference_answers(assignment)
     first, second = list(answers)[:2]
     answers[first] = answers[first] + NOISY_AND_RAISES
-    answers[second] = LOOP_FOREVER
+    answers[second] = loop
+    return answers
+
+
+def hostile_submission(assignment: str) -> dict:
+    answers = hostile_answers(assignment)
 
     def vandalise(notebook: dict) -> None:
         tests = [c for c in notebook["cells"] if notebooks.is_graded_test(c)]
@@ -53,22 +61,22 @@ def class_submissions(assignments: list[str]) -> dict[str, dict[str, dict]]:
 
 
 def expected_scores(assignment: str) -> dict[str, float]:
-    """What each demo student must score, derived from the solution notebook and the mutants."""
-    notebook = notebooks.read(notebooks.solution_notebook(assignment))
-    tests = [c for c in notebook["cells"] if notebooks.is_graded_test(c)]
-    points = {notebooks.grade_id(c): float(notebooks.grading_meta(c)["points"]) for c in tests}
-    total = sum(points.values())
-    lost = set().union(*(m.lost for m in partly_wrong_mutants(assignment)))
-    second_answer = list(grading.reference_answers(assignment))[1]
-    hostile_lost = {gid for gid in points if _tests_function(notebook, gid, second_answer)}
+    """What each demo student must score, measured by running the submissions' code in-process.
+
+    The partly-wrong student's notebook is run as it is. The hostile one is run
+    with its looping cell replaced by what the grader's cell timeout turns it
+    into (an interrupted cell) and with its test cells intact, because the
+    grader restores deleted and edited test cells.
+    """
+    points = specs.load(assignment).points()
+
+    def measured(notebook) -> float:
+        results = grading.run_in_process(notebook, assignment, catch_interrupts=True)
+        return float(sum(points[g] for g, result in results.items() if result.passed))
+
     return {
-        "reference": total,
+        "reference": float(sum(points.values())),
         "untouched": 0.0,
-        "partly_wrong": total - sum(points[g] for g in lost),
-        "hostile": total - sum(points[g] for g in hostile_lost),
+        "partly_wrong": measured(grading.submission(assignment, mutants=partly_wrong_mutants(assignment))),
+        "hostile": measured(grading.submission(assignment, hostile_answers(assignment, loop=INTERRUPTED))),
     }
-
-
-def _tests_function(notebook: dict, grade_id: str, function: str) -> bool:
-    cell = next(c for c in notebook["cells"] if notebooks.grade_id(c) == grade_id)
-    return function in notebooks.test_code(cell)

@@ -27,8 +27,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from utils import paths
-from course import cells as notebooks, registry
+from course import cells as notebooks
+from course import paths
+from course import spec as specs
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 # Wall-clock limit for autograding one student's notebook: the per-cell timeout
@@ -37,8 +38,8 @@ STUDENT_TIMEOUT_S = 300
 
 
 def assignment_ids() -> list[str]:
-    """Assignments that exist in ``solutions/``, in course order."""
-    return [a for a in registry.ASSIGNMENTS if (paths.solutions_dir() / a).is_dir()]
+    """Assignments that have a spec in ``solutions/``, in course order."""
+    return specs.ids()
 
 
 def _nbgrader(args: list[str], *, root: Path, timeout: float | None = None, extra_env: dict | None = None):
@@ -65,10 +66,12 @@ def _nbgrader(args: list[str], *, root: Path, timeout: float | None = None, extr
 
 
 def release(assignments: list[str] | None = None) -> None:
-    """Regenerate ``assignments/<a>/`` from ``solutions/<a>/`` (the student release)."""
+    """Write each solution notebook's test cells from its spec, then regenerate ``assignments/<a>/``
+    from ``solutions/<a>/`` (the student release)."""
     root = paths.grading_dir() / "release"
     root.mkdir(parents=True, exist_ok=True)
     for assignment in assignments or assignment_ids():
+        notebooks.sync(specs.load(assignment))
         result = _nbgrader(["generate_assignment", assignment, "--force",
                             f"--CourseDirectory.release_directory={paths.assignments_dir()}"], root=root)
         if result.returncode != 0:
@@ -81,16 +84,21 @@ def release(assignments: list[str] | None = None) -> None:
 
 
 def release_notebook(assignment: str) -> Path:
-    return notebooks.only_notebook(paths.assignments_dir() / assignment, "Run `make release`.")
+    path = notebooks.release_notebook(specs.load(assignment))
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist. Run `make release`.")
+    return path
 
 
-def submission(assignment: str, answers: dict[str, str] | None = None, mutants=(), edit=None) -> dict:
+def submission(assignment: str, answers: dict[str, str] | None = None, mutants=(), edit=None,
+               variant: bool = False) -> dict:
     """A student notebook: the release with answer cells filled in.
 
     Args:
         answers: grade_id -> code for answer cells; ``None`` leaves the release untouched.
-        mutants: known mistakes applied on top of the reference answers.
+        mutants: known mistakes (``course.spec.Mistake``) applied on top of the reference answers.
         edit: optional function ``edit(notebook) -> None`` for hostile changes.
+        variant: apply each mistake's second spelling instead of its main patch.
     """
     notebook = notebooks.read(release_notebook(assignment))
     replacements = dict(answers or {})
@@ -98,7 +106,8 @@ def submission(assignment: str, answers: dict[str, str] | None = None, mutants=(
         replacements = reference_answers(assignment)
     for mutant in mutants:
         base = replacements.get(mutant.cell, reference_answers(assignment)[mutant.cell])
-        replacements[mutant.cell] = notebooks.apply_patch(base, list(mutant.patch), mutant.name)
+        patch = mutant.variant if variant else mutant.patch
+        replacements[mutant.cell] = notebooks.apply_patch(base, list(patch), mutant.name)
     for cell in notebook["cells"]:
         gid = notebooks.grade_id(cell)
         if gid in replacements and notebooks.grading_meta(cell).get("solution"):
@@ -110,7 +119,7 @@ def submission(assignment: str, answers: dict[str, str] | None = None, mutants=(
 
 def reference_answers(assignment: str) -> dict[str, str]:
     """grade_id -> the reference code of each answer cell."""
-    notebook = notebooks.read(notebooks.solution_notebook(assignment))
+    notebook = notebooks.read(notebooks.solution_notebook(specs.load(assignment)))
     return {notebooks.grade_id(c): notebooks.answer_code(c) for c in notebook["cells"]
             if notebooks.grading_meta(c).get("solution")}
 
@@ -128,15 +137,17 @@ class CellResult:
     message: str = ""
 
 
-def run_in_process(notebook: dict, assignment: str) -> dict[str, CellResult]:
+def run_in_process(notebook: dict, assignment: str, catch_interrupts: bool = False) -> dict[str, CellResult]:
     """Execute a notebook's nbgrader cells here and score its test cells like nbgrader would.
 
     As in ``nbgrader autograde``, locked and test cells (with their hidden tests)
     come from the solution notebook, whatever the submission holds. A test cell
-    earns its points when it raises nothing and writes nothing to stderr.
+    earns its points when it raises nothing and writes nothing to stderr. With
+    ``catch_interrupts`` a cell that raises ``KeyboardInterrupt`` fails like a
+    cell the grader's timeout interrupted, and the run goes on.
     """
     source_cells = {notebooks.grade_id(c): c for c in notebooks.graded_cells(
-        notebooks.read(notebooks.solution_notebook(assignment)))}
+        notebooks.read(notebooks.solution_notebook(specs.load(assignment))))}
     namespace: dict = {"__name__": "__main__"}
     results: dict[str, CellResult] = {}
     for cell in notebooks.graded_cells(notebook):
@@ -150,7 +161,7 @@ def run_in_process(notebook: dict, assignment: str) -> dict[str, CellResult]:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
                 exec(compile(code, f"<cell {gid}>", "exec"), namespace)
         except BaseException as error:  # noqa: BLE001  (a student cell may raise anything)
-            if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            if isinstance(error, SystemExit) or (isinstance(error, KeyboardInterrupt) and not catch_interrupts):
                 raise
             message = f"{type(error).__name__}: {error}"
         if notebooks.is_graded_test(cell):
@@ -177,6 +188,27 @@ class StudentResult:
     seconds: float = 0.0
 
 
+CLASS_MARKER = ".course-class-folder"
+
+
+def prepare_class_folder(root: Path) -> Path:
+    """An empty class folder at ``root``, emptied only if the course made it.
+
+    A folder that ``course grade`` or ``course demo`` created carries a marker
+    file and is rebuilt on each run. Any other existing, non-empty folder is
+    left alone: the run stops with a message instead of deleting it.
+    """
+    root = Path(root).resolve()
+    if root.exists() and any(root.iterdir()):
+        if not (root / CLASS_MARKER).exists():
+            raise FileExistsError(f"{root} exists and was not made by the course; it is left untouched. "
+                                  "Choose an empty or new folder for --out.")
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / CLASS_MARKER).write_text("A class folder of `course grade`: rebuilt on each run.\n")
+    return root
+
+
 def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback: bool = True,
                 timeout: float = STUDENT_TIMEOUT_S, hints: bool = True, log=print) -> list[StudentResult]:
     """Autograde ``submissions[student][assignment] = notebook`` in the class folder ``root``.
@@ -186,10 +218,7 @@ def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback
     assignment) and ``cells.csv`` (one row per graded cell). ``hints=False``
     grades without known-mistake hints in the messages (``COURSE_HINTS=0``).
     """
-    root = Path(root).resolve()
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+    root = prepare_class_folder(root)
     assignments = sorted({a for per_student in submissions.values() for a in per_student})
     for assignment in assignments:
         result = _nbgrader(["generate_assignment", assignment, "--force"], root=root)

@@ -4,10 +4,12 @@ the required mistakes are covered, hints, training flag, and correct code writte
 import pytest
 
 from test_assignments import lost_cells
-from course import grading, registry
+from course import grading, spec
+
+pytestmark = pytest.mark.slow
 
 A = "02_resnets"
-MUTANTS = registry.mutants(A)
+MISTAKES = spec.load(A).mistakes
 
 
 def _lost(notebook):
@@ -15,21 +17,23 @@ def _lost(notebook):
 
 
 def test_the_required_mistakes_are_covered():
-    names = {m.name for m in MUTANTS}
+    names = {m.name for m in MISTAKES}
     assert {"id_bn_without_training", "id_add_before_last_bn", "conv_shortcut_without_bn",
             "conv_stride_on_middle_conv", "id_same_padding_1x1", "id_no_final_relu", "id_wrong_seed",
             "conv_shortcut_hardcoded_initializer", "id_filters_swapped"} <= names
-    assert {m.cell for m in MUTANTS} == {"identity_block", "convolutional_block", "ResNet50"}
+    assert {m.cell for m in MISTAKES} == {"identity_block", "convolutional_block", "ResNet50"}
 
 
 def test_failing_checks_name_the_known_mistake(tf):
     """A student who makes a known mistake is told what it is, not only that numbers differ."""
     from course import references
 
-    mutant = next(m for m in MUTANTS if m.name == "id_bn_without_training")
-    namespace = references.solution_namespace(A, mutant)
+    from utils.resnets import grade
+
+    mistake = spec.load(A).mistake("id_bn_without_training")
+    namespace = references.solution_namespace(spec.load(A), mistake)
     with pytest.raises(AssertionError, match="training=training"):
-        references.check(A, "identity_block/training", namespace["identity_block"])
+        grade("identity_block_test_training", namespace["identity_block"])
 
 
 # One Activation object reused for every ReLU, keras.layers.add with the shortcut first,
@@ -153,7 +157,7 @@ def test_model_level_training_flag_wins_over_the_one_stored_by_the_blocks(tf):
 
     from course import references
 
-    identity_block = references.solution_namespace(A)["identity_block"]
+    identity_block = references.solution_namespace(spec.load(A))["identity_block"]
     inputs = tf.keras.Input(shape=(4, 4, 6))
     model = tf.keras.Model(inputs, identity_block(inputs, 3, [2, 4, 6]))  # training=True stored
     for layer in model.layers:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from course import demo, grading, registry
+from course import demo, grading, spec
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ def graded_class(tmp_path_factory):
     # ones (a ResNet50 build costs seconds per cell) are checked in-process in their own test
     # file, and their demo students still go through nbgrader here.
     for assignment in [a for a in assignments if a in NBGRADER_MUTANTS]:
-        for mutant in registry.mutants(assignment):
+        for mutant in spec.load(assignment).mistakes:
             student = f"mutant_{mutant.name}"
             submissions.setdefault(student, {})[assignment] = grading.submission(assignment, mutants=[mutant])
             mutant_students[(student, assignment)] = mutant

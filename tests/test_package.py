@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_import_utils_does_not_import_tensorflow():
-    code = "import sys, utils, utils.data, utils.paths, utils.checks; print('tensorflow' in sys.modules)"
+    code = ("import sys, utils, utils.data, utils.paths, utils.checking, utils.checking.grader, utils.happy_house, "
+            "utils.resnets; print('tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

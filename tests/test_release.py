@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from utils import paths
-from course import grading
+from course import grading, paths
 
 ROOT = paths.REPO_ROOT
 

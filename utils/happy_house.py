@@ -1,14 +1,20 @@
-"""Helpers for assignment 01 (Happy House): pictures and training curves.
+"""Assignment 01 (Happy House): ``grade`` for its test cells, and the notebook's helpers
+for pictures and training curves.
 
-Nothing here is graded; the notebook calls these so that its cells stay about
-the ideas, not about plotting code.
+The two graded model builders are checked with the generic model probes of
+:mod:`utils.checking.models`; the helpers keep the notebook's cells about the
+ideas, not about plotting code.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from utils.checking.grader import Grader
 from utils.plots import plot_history, show_examples  # noqa: F401  (re-exported for the notebook)
+
+ASSIGNMENT = "01_happy_house"
+grade = Grader(ASSIGNMENT)
 
 
 def prepare_image(image: np.ndarray, size: int = 64) -> np.ndarray:
@@ -27,7 +33,7 @@ def prepare_image(image: np.ndarray, size: int = 64) -> np.ndarray:
 
 
 def show_prediction(image: np.ndarray, probability: float, threshold: float = 0.5):
-    """Show a picture with the model's verdict. Returns the matplotlib figure."""
+    """Show a picture with the model's verdict."""
     import matplotlib.pyplot as plt
 
     verdict = "happy: the door opens" if probability >= threshold else "not happy: the door stays shut"
@@ -36,4 +42,3 @@ def show_prediction(image: np.ndarray, probability: float, threshold: float = 0.
     axis.set_title(f"P(smiling) = {probability:.2f}\n{verdict}", fontsize=10)
     axis.axis("off")
     plt.show()
-    return figure

@@ -95,13 +95,20 @@ def _without_our_frames(tb):
 
 def _show_check_failure(shell, etype, value, tb, tb_offset=None):
     shell.showtraceback((etype, value, _without_our_frames(tb)), tb_offset=tb_offset)
+    from utils.keras2 import hint_for
+
+    hint = hint_for(value)
+    if hint:  # code written for Keras 2: name the Keras 3 spelling (on stdout, like the rest of the cell)
+        print(f"Hint: {hint}")
 
 
 def install_traceback_trimming() -> bool:
     """In IPython, show every error without this package's frames.
 
     A failed check then shows the student's cell and the message; an error in the
-    student's own function shows their cell, their function and the error.
+    student's own function shows their cell, their function and the error. An
+    error that code written for Keras 2 raises under Keras 3 is followed by a
+    hint naming the modern spelling (:mod:`utils.keras2`).
     """
     try:
         from IPython import get_ipython

@@ -23,17 +23,3 @@ def data_dir() -> Path:
 def references_dir() -> Path:
     """Reference outputs of the solutions, used by the autograded tests."""
     return data_dir() / "references"
-
-
-def solutions_dir() -> Path:
-    return REPO_ROOT / "solutions"
-
-
-def assignments_dir() -> Path:
-    return REPO_ROOT / "assignments"
-
-
-def grading_dir() -> Path:
-    """Git-ignored working area for gradebooks, submissions and feedback."""
-    override = os.environ.get("COURSE_GRADING_DIR")
-    return Path(override).expanduser().resolve() if override else REPO_ROOT / ".grading"

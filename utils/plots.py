@@ -7,7 +7,7 @@ import numpy as np
 
 def show_examples(images: np.ndarray, labels, names: dict | None = None, n: int = 12, columns: int = 6,
                   title: str | None = None, seed: int = 0):
-    """Show ``n`` random images in a grid with their labels. Returns the figure.
+    """Show ``n`` random images in a grid with their labels.
 
     Args:
         images: uint8 or float array (m, H, W, 3).
@@ -30,7 +30,6 @@ def show_examples(images: np.ndarray, labels, names: dict | None = None, n: int 
         figure.suptitle(title)
     figure.tight_layout()
     plt.show()
-    return figure
 
 
 def plot_history(history, title: str = "Training curves"):
@@ -52,4 +51,3 @@ def plot_history(history, title: str = "Training curves"):
     figure.suptitle(title)
     figure.tight_layout()
     plt.show()
-    return figure

@@ -1,0 +1,160 @@
+"""Is every probe's tolerance wide enough for any CPU, and narrow enough to catch every known mistake?
+
+Usage: python benchmarks/tolerances.py [ASSIGNMENT ...]
+
+The reference solution's probes are recomputed in fresh processes under
+different kernels, each compared with the stored references:
+
+* ``oneDNN off``  -- TensorFlow's Eigen kernels instead of oneDNN (other
+  convolution and matmul code, other summation orders);
+* ``1 thread``    -- intra- and inter-op parallelism 1 (other reduction splits);
+* ``XLA``         -- every Keras model call jit-compiled with XLA (fused kernels);
+* ``float64``     -- Keras' float type set to float64: the same computation with
+  rounding errors ~1e-16, so its distance to the float32 reference is the
+  reference's own rounding error.
+
+The default process (oneDNN on, all threads) is the ``baseline`` row. Per
+probe the table gives the largest deviation over the variants, the tolerance,
+``headroom`` = tolerance / deviation at the worst element (how many times the
+spread fits into the tolerance) and ``separation`` = how many tolerances the
+closest known mistake lies from the reference at its most different element.
+Exact kinds (shapes, counts, layer summaries) must be identical in every
+variant. The bars: headroom >= 10 and separation >= 10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import table  # noqa: E402
+
+from course import spec as specs  # noqa: E402
+from utils.checking import compare, store  # noqa: E402
+
+WORKER = r"""
+import os, pickle, sys
+import numpy as np
+variant, assignment, out = sys.argv[1:4]
+if variant == "1 thread":
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+from utils.notebook import setup
+setup(verbose=False)
+import keras
+import tensorflow as tf
+jitted = [0]
+if variant == "XLA":
+    plain_call = keras.Model.__call__
+    def xla_call(self, x, *args, training=False, **kwargs):
+        if isinstance(x, np.ndarray) and not args and not kwargs:
+            jitted[0] += 1
+            return tf.function(lambda t: plain_call(self, t, training=training), jit_compile=True)(tf.constant(x))
+        return plain_call(self, x, *args, training=training, **kwargs)
+    keras.Model.__call__ = xla_call
+if variant == "float64":
+    keras.config.set_floatx("float64")
+from course import references, spec
+values = references.reference_values(spec.load(assignment))
+with open(out, "wb") as handle:
+    pickle.dump({"values": values, "jitted": jitted[0]}, handle)
+"""
+
+VARIANTS = {
+    "baseline": {},
+    "oneDNN off": {"TF_ENABLE_ONEDNN_OPTS": "0"},
+    "1 thread": {},
+    "XLA": {},
+    "float64": {},
+}
+BARS = {"headroom": 10.0, "separation": 10.0}
+
+
+def recompute(assignment: str, variant: str, folder: Path) -> dict:
+    out = folder / f"{assignment}-{variant.replace(' ', '_')}.pkl"
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", **VARIANTS[variant])
+    subprocess.run([sys.executable, "-c", WORKER, variant, assignment, str(out)], check=True, env=env)
+    with open(out, "rb") as handle:
+        return pickle.load(handle)
+
+
+def close_parts(kind, got, want):
+    """``(Close comparison, got array, want array)`` for every float part of a value."""
+    if isinstance(kind, compare.Close):
+        yield kind, np.asarray(got, np.float64), np.asarray(want, np.float64)
+    elif isinstance(kind, compare.Items):
+        for part, g, w in zip(kind.parts, got, want):
+            yield from close_parts(part, g, w)
+    elif isinstance(kind, compare.Fields):
+        for name, part in kind.parts.items():
+            yield from close_parts(part, got[name], want[name])
+
+
+def tolerances_used(kind, got, want) -> float:
+    """The largest ``|got - want| / (atol + rtol |want|)`` over the float parts (inf: shapes differ)."""
+    worst = 0.0
+    for part, g, w in close_parts(kind, got, want):
+        if g.shape != w.shape:
+            return float("inf")
+        worst = max(worst, float(np.max(np.abs(g - w) / part.allowed(w)))) if w.size else worst
+    return worst
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*")
+    args = parser.parse_args()
+    rows, below = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for assignment in args.assignments or specs.ids():
+            runs = {variant: recompute(assignment, variant, Path(tmp)) for variant in VARIANTS}
+            stored = {p["key"]: p for part in store.PARTS for p in store.load(assignment, part)["probes"]}
+            for key, probe in stored.items():
+                kind = probe["compare"]
+                if not any(True for _ in close_parts(kind, probe["expected"], probe["expected"])):
+                    same = all(kind.difference(run["values"][key], probe["expected"]) is None for run in runs.values())
+                    rows.append([assignment, key, kind.kind, "identical" if same else "DIFFERS", "exact", "-", "-", "-"])
+                    below += [] if same else [key]
+                    continue
+                deviations = {v: tolerances_used(kind, run["values"][key], probe["expected"]) for v, run in runs.items()}
+                worst_variant = max(deviations, key=deviations.get)
+                used = deviations[worst_variant]
+                absolute = max(float(np.max(np.abs(g - w))) if w.size else 0.0
+                               for run in runs.values()
+                               for _, g, w in close_parts(kind, run["values"][key], probe["expected"]))
+                headroom = 1.0 / used if used > 0 else float("inf")
+                mistakes = [tolerances_used(kind, m["value"], probe["expected"])
+                            for m in probe["mistakes"].values() if "value" in m]
+                separation = min(mistakes, default=float("inf"))
+                tol = ", ".join(f"{p.atol:g}+{p.rtol:g}|x|" for p in {p for p, _, _ in
+                                                                       close_parts(kind, probe["expected"],
+                                                                                   probe["expected"])})
+                rows.append([assignment, key, tol, f"{absolute:.1e}", worst_variant,
+                             "inf" if headroom == float("inf") else f"{headroom:.0f}",
+                             "inf" if separation == float("inf") else f"{separation:.0f}",
+                             len(mistakes)])
+                if headroom < BARS["headroom"] or separation < BARS["separation"]:
+                    below.append(key)
+            jitted = runs["XLA"]["jitted"]
+            print(f"{assignment}: XLA variant jit-compiled {jitted} model calls "
+                  "(blocks called directly on arrays run eagerly in every variant)")
+    print(table(["assignment", "probe", "tolerance", "max abs dev", "worst variant", "headroom", "separation",
+                 "mistakes"], rows))
+    print(f"\nbars: headroom >= {BARS['headroom']:g}, separation >= {BARS['separation']:g}; "
+          f"variants: {', '.join(VARIANTS)}")
+    if below:
+        print("BELOW A BAR: " + ", ".join(below))
+    return 1 if below else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

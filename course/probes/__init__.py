@@ -1,1 +1,0 @@
-"""Probe definitions (seeded experiments on graded functions), one module per assignment."""

@@ -1,1 +1,0 @@
-"""Tests that students can see and run, one module per assignment."""
