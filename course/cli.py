@@ -46,6 +46,20 @@ def cmd_references(args) -> int:
     return 0
 
 
+def cmd_new(args) -> int:
+    from course import scaffold
+
+    try:
+        written = scaffold.create(args.assignment, title=args.title, function=args.function)
+    except (ValueError, FileExistsError) as error:
+        raise SystemExit(f"course new: {error}") from None
+    for path in written:
+        print(f"wrote {path.relative_to(paths.REPO_ROOT)}")
+    print(f"next: `course sync {args.assignment}`, `course references {args.assignment}`, "
+          f"`course release {args.assignment}` (docs/authoring.md)")
+    return 0
+
+
 def cmd_sync(args) -> int:
     from course import cells, spec
 
@@ -197,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("references", help="recompute the reference outputs of the solutions")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_references)
+    p = sub.add_parser("new", help="create the notebook, spec and helper module of a new assignment")
+    p.add_argument("assignment", help="its id, e.g. 07_object_tracking")
+    p.add_argument("--title", default="")
+    p.add_argument("--function", default="my_function", help="the first graded function")
+    p.set_defaults(func=cmd_new)
     p = sub.add_parser("sync", help="write the solution notebooks' test cells from their specs")
     p.add_argument("assignments", nargs="*")
     p.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook differs from its spec")

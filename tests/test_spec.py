@@ -14,7 +14,7 @@ ASSIGNMENTS = spec.ids()
 
 
 def test_every_assignment_folder_has_a_spec_and_a_release():
-    assert ASSIGNMENTS == ["01_happy_house", "02_resnets"]
+    assert ASSIGNMENTS
     for assignment in ASSIGNMENTS:
         s = spec.load(assignment)
         assert cells.solution_notebook(s).exists()
@@ -105,3 +105,30 @@ def test_notebooks_import_only_the_runtime():
             text = "".join(cells.source(c) for c in cells.read(path)["cells"] if c["cell_type"] == "code")
             assert "import course" not in text and "from course" not in text, path
             assert f"from {s.helper} import" in text and "grade" in text, path
+
+
+def test_course_new_writes_an_assignment_that_compiles(tmp_path, monkeypatch, tf):
+    """`course new` gives a notebook, spec and helper that sync, validate and compile as they are."""
+    import utils
+    from course import references, scaffold
+
+    written = scaffold.create("98_scaffold_check", function="double_it", root=tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "solutions/98_scaffold_check/scaffold_check.ipynb", "solutions/98_scaffold_check/spec.py",
+        "utils/scaffold_check.py"]
+    monkeypatch.setattr(paths, "solutions_dir", lambda: tmp_path / "solutions")
+    monkeypatch.setattr(utils, "__path__", [*utils.__path__, str(tmp_path / "utils")])
+    spec.load.cache_clear()
+    try:
+        s = spec.load("98_scaffold_check")
+        assert cells.sync(s) == ["double_it_test: source"]
+        assert cells.sync(s, write=False) == []
+        compiled = references.compute(s)
+        mistakes = compiled["public"][0]["probes"][0]["mistakes"]
+        assert set(mistakes) == {"double_it_negated"}
+    finally:
+        spec.load.cache_clear()
+    with pytest.raises(FileExistsError):
+        scaffold.create("98_scaffold_check", root=tmp_path)
+    with pytest.raises(ValueError):
+        scaffold.create("Scaffold", root=tmp_path)

@@ -11,6 +11,10 @@ BLOCKS = "utils.resnets"
 # Seeded forward passes; docs/tolerances.md gives the measured spread between CPU kernels and the
 # smallest effect of a known mistake for each probe.
 NETWORK = Close(rtol=1e-3, atol=1e-4)
+# ResNet50 in training mode normalises stage-5 maps of 2x2 pixels with batch statistics, which
+# amplifies summation-order differences: float64 moves it 3.3e-5, 15x inside NETWORK. Three times
+# wider keeps 45x headroom and still lies 286x the tolerance from the closest known mistake.
+RESNET_TRAINING = Close(rtol=3e-3, atol=3e-4)
 
 # Settings of the blocks. F1, F2 and F3 differ so that filters used in the wrong order show; the
 # hidden settings change f, the sizes and the stride.
@@ -106,7 +110,7 @@ TESTS = (
               "output of ResNet50() on a seeded batch with seeded weights (inference mode)", NETWORK,
               {"weight_seed": 40, "input_seed": 41}),
         Probe("ResNet50/forward_training", f"{BLOCKS}:resnet_forward",
-              "output of ResNet50() on a seeded batch with seeded weights (training mode)", NETWORK,
+              "output of ResNet50() on a seeded batch with seeded weights (training mode)", RESNET_TRAINING,
               {"weight_seed": 42, "input_seed": 43, "training": True}, hidden=True),
     ), comment=USES_BLOCKS),
 )
