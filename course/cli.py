@@ -82,31 +82,58 @@ def cmd_release(args) -> int:
     return 0
 
 
+def _isolation(args) -> str:
+    """``"bwrap"`` where bubblewrap runs, ``"none"`` only when asked for (or for the demo, with a warning)."""
+    from course import sandbox
+
+    if getattr(args, "no_isolation", False):
+        print("WARNING: grading WITHOUT isolation (--no-isolation): " + sandbox.describe("none"))
+        return "none"
+    if sandbox.available():
+        print("isolation: " + sandbox.describe("bwrap"))
+        return "bwrap"
+    if getattr(args, "demo", False):
+        print("WARNING: bubblewrap is not installed (apt-get install bubblewrap), so the demo grades WITHOUT "
+              "isolation: " + sandbox.describe("none"))
+        return "none"
+    raise SystemExit("course grade: bubblewrap is not available, so submissions cannot be isolated. Install it "
+                     "(Debian/Ubuntu: apt-get install bubblewrap), grade in the container image (README), or "
+                     "pass --no-isolation for trusted submissions only.")
+
+
 def cmd_grade(args) -> int:
-    """Autograde every notebook under SUBMISSIONS/<student>/<assignment>/."""
-    from course import grading
+    """Autograde every submission folder under SUBMISSIONS/<student>/<assignment>/."""
+    from course import grading, intake
 
     source = Path(args.submissions).resolve()
     out = Path(args.out).resolve() if args.out else paths.grading_dir() / "class"
     if not source.is_dir():
         raise SystemExit(f"course grade: {source} is not a folder. Expected SUBMISSIONS/<student>/<assignment>/*.ipynb")
-    if out == source or out in source.parents:
-        raise SystemExit("course grade: --out must not contain the submissions folder (it is rebuilt on each run)")
-    known = set(grading.assignment_ids())
+    if out == source or out in source.parents or source in out.parents:
+        raise SystemExit("course grade: --out and the submissions folder must not contain each other")
+    if out.exists() and any(out.iterdir()) and not (out / grading.CLASS_MARKER).exists():
+        raise SystemExit(f"course grade: {out} exists and was not made by the course; it is left untouched. "
+                         "Choose an empty or new folder for --out.")
+    isolation = _isolation(args)
+    found = intake.collect(source)
+    if not found:
+        raise SystemExit(f"course grade: no submission folders under {source}/<student>/<assignment>/")
     submissions: dict[str, dict[str, dict]] = {}
-    for notebook_path in sorted(source.glob("*/*/*.ipynb")):
-        student, assignment = notebook_path.parent.parent.name, notebook_path.parent.name
-        if assignment not in known:
-            print(f"skipping {notebook_path}: unknown assignment {assignment!r}")
-            continue
-        try:
-            submissions.setdefault(student, {})[assignment] = json.loads(notebook_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            print(f"skipping {notebook_path}: not a readable notebook ({error}); that student gets no grade")
-    if not submissions:
-        raise SystemExit(f"course grade: no notebooks found under {source}/<student>/<assignment>/")
-    print(f"grading {sum(len(v) for v in submissions.values())} notebooks into {out}")
-    results = grading.grade_class(out, submissions, hints=not args.no_hints)
+    notes, not_graded = {}, []
+    for entry in found:
+        reason = "; ".join(entry.notes)
+        if entry.graded:
+            submissions.setdefault(entry.student, {})[entry.assignment] = entry.notebook
+            if reason:
+                notes[(entry.student, entry.assignment)] = f"{entry.status}: {reason}" if entry.status != "ok" else reason
+        else:
+            not_graded.append(grading.StudentResult(entry.student, entry.assignment, status="not graded",
+                                                    reason="; ".join(filter(None, [entry.status, reason]))))
+    print(f"grading {sum(len(v) for v in submissions.values())} notebooks into {out}"
+          + (f"; {len(not_graded)} submission folders cannot be graded (listed with their reason)" if not_graded else ""))
+    results = grading.grade_class(out, submissions, hints=not args.no_hints, isolation=isolation,
+                                  memory_mb=args.memory_mb, processes=args.processes, timeout=args.timeout,
+                                  not_graded=tuple(not_graded), notes=notes)
     _report(results, out)
     return 0
 
@@ -119,7 +146,24 @@ def _report(results, out: Path) -> None:
     print()
     print(f"gradebook CSV: {out / 'grades.csv'} (per cell: {out / 'cells.csv'})")
     print(f"feedback HTML: {out / 'feedback'}/<student>/<assignment>/")
-    print(f"nbgrader logs: {out / 'submitted'}/<student>/<assignment>.autograde.log")
+    print(f"logs:          {out / 'logs'}/<student>.<assignment>.log")
+    flagged = [f"{r.student}/{r.assignment}" for r in results if "verdicts differ" in r.reason]
+    if flagged:
+        print("VERDICTS DIFFER (the notebook showed a result the grader did not confirm; worth a look): "
+              + ", ".join(flagged))
+
+
+def cmd_bundle(args) -> int:
+    """Write the zip a class receives (course/bundle.py says what is in it and what never is)."""
+    from course import bundle
+
+    out = Path(args.out).resolve() if args.out else bundle.default_out()
+    try:
+        written = bundle.build(out, _assignments(args.assignments) if args.assignments else None)
+    except bundle.BundleError as error:
+        raise SystemExit(f"course bundle: {error}") from None
+    print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB, {len(bundle.contents(written))} files)")
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -130,7 +174,8 @@ def cmd_demo(args) -> int:
     grading.release(assignments)
     out = paths.grading_dir() / "demo"
     print(f"2/3 autograding the demo class ({', '.join(demo.STUDENTS)}) into {out} ...")
-    results = grading.grade_class(out, demo.class_submissions(assignments))
+    args.demo = True
+    results = grading.grade_class(out, demo.class_submissions(assignments), isolation=_isolation(args))
     print("3/3 results")
     _report(results, out)
     problems = []
@@ -227,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("submissions", nargs="?", default=str(paths.grading_dir() / "submissions"))
     p.add_argument("--out", help="class folder for gradebook, feedback, CSV (default .grading/class)")
     p.add_argument("--no-hints", action="store_true", help="leave known-mistake hints out of the feedback (exams)")
+    p.add_argument("--no-isolation", action="store_true",
+                   help="run submissions without the bubblewrap sandbox (only for submissions you trust)")
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory cap per submission (default 4096 MB)")
+    p.add_argument("--processes", type=int, default=256, help="process cap per submission (default 256)")
+    p.add_argument("--timeout", type=int, default=300, help="wall limit per submission in seconds (default 300)")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("check", help="self-check a notebook before submitting (non-zero exit if a test fails)")
     p.add_argument("notebook")
@@ -235,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("demo", help="release and autograde the demo class; print the score table")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("bundle", help="write the zip a class receives: release, runtime, data, student commands")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--out", help="the zip to write (default .grading/bundle/cnn-course-student.zip)")
+    p.set_defaults(func=cmd_bundle)
     p = sub.add_parser("lab", help="open JupyterLab on your copy of the assignments")
     p.add_argument("--workdir", help="where your copies live (default my_work/)")
     p.add_argument("--copy-only", action="store_true", help="copy the notebooks, do not start JupyterLab")
@@ -247,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except ImportError as error:  # a student bundle (`course bundle`) ships the check and lab commands only
+        if Path(__file__).with_name("spec.py").exists() or (error.name or "").split(".")[0] != "course":
+            raise
+        raise SystemExit(f"course {args.command}: an instructor command; this copy of the course "
+                         "has the student commands (check, lab) only") from None
 
 
 if __name__ == "__main__":

@@ -3,10 +3,10 @@
 Two ways to run a notebook's tests:
 
 * :func:`grade_class` -- the real thing: ``nbgrader generate_assignment`` into a
-  class folder's own gradebook, then ``nbgrader autograde`` **one student per
-  process**, each under a wall-clock limit, so a submission that hangs or
-  crashes its kernel costs that student only. Feedback HTML and a gradebook
-  CSV are written next to the class's gradebook.
+  class folder's own gradebook, then ``nbgrader autograde`` for **one submission
+  at a time, in its own sandbox and scratch folder** (:mod:`course.sandbox`),
+  and points decided by :mod:`course.trusted` outside the student's process.
+  Feedback HTML and gradebook CSVs are written next to the class's gradebook.
 * :func:`run_in_process` -- executes a notebook's set-up, answer and test cells
   in this Python process (no kernel, no nbgrader). It is only for trusted code
   (our solutions and known mutants): fast enough to check every mutant.
@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import os
 import shutil
 import signal
+import secrets
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from course import cells as notebooks
 from course import paths
+from course import sandbox
 from course import spec as specs
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]
@@ -177,17 +181,6 @@ def run_in_process(notebook: dict, assignment: str, catch_interrupts: bool = Fal
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class StudentResult:
-    student: str
-    assignment: str
-    score: float = 0.0
-    max_score: float = 0.0
-    cells: dict[str, tuple[float, float]] = field(default_factory=dict)  # grade_id -> (score, max)
-    status: str = "graded"
-    seconds: float = 0.0
-
-
 CLASS_MARKER = ".course-class-folder"
 
 
@@ -209,77 +202,217 @@ def prepare_class_folder(root: Path) -> Path:
     return root
 
 
+@dataclass
+class CellGrade:
+    score: float
+    max_score: float
+    kernel_passed: bool | None = None
+    verdicts_differ: bool = False
+    problem: str = ""
+
+
+@dataclass
+class StudentResult:
+    student: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    cells: dict[str, CellGrade] = field(default_factory=dict)
+    status: str = "graded"
+    reason: str = ""
+    seconds: float = 0.0
+
+
 def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback: bool = True,
-                timeout: float = STUDENT_TIMEOUT_S, hints: bool = True, log=print) -> list[StudentResult]:
+                timeout: float = STUDENT_TIMEOUT_S, hints: bool = True, isolation: str = "bwrap",
+                memory_mb: int = sandbox.DEFAULT_MEMORY_MB, processes: int = sandbox.DEFAULT_PROCESSES,
+                not_graded: tuple = (), notes: dict | None = None, log=print) -> list[StudentResult]:
     """Autograde ``submissions[student][assignment] = notebook`` in the class folder ``root``.
 
-    ``root`` gets its own gradebook, ``submitted/``, ``autograded/`` and
-    ``feedback/`` folders, plus ``grades.csv`` (one row per student and
-    assignment) and ``cells.csv`` (one row per graded cell). ``hints=False``
-    grades without known-mistake hints in the messages (``COURSE_HINTS=0``).
+    Each submission runs ``nbgrader autograde`` in its own scratch folder with its
+    own copy of the gradebook, inside a sandbox (``isolation="bwrap"``, see
+    :mod:`course.sandbox`; ``"none"`` only when asked for). Its points come from
+    :mod:`course.trusted`, which compares what its code produced with references
+    its kernel cannot read; this process alone writes them into the class
+    gradebook. ``root`` gets ``gradebook.db``, ``autograded/``, ``feedback/``,
+    ``logs/``, ``grades.csv`` (a row per submission, with a status and a reason)
+    and ``cells.csv`` (a row per test cell, with the in-kernel and the trusted
+    verdict). ``not_graded`` adds rows for submissions that could not be read
+    (``StudentResult`` with their status); ``notes[(student, assignment)]`` is
+    added to that submission's reason (e.g. what the intake repaired). The class folder is built next to
+    ``root`` and replaces it only when the run is complete.
     """
-    root = prepare_class_folder(root)
+    from course import trusted
+    from utils.notebook import setup
+
+    setup(verbose=False)  # the trusted references run our solutions with TensorFlow, quietly
+    final = Path(root).resolve()
+    if final.exists() and any(final.iterdir()) and not (final / CLASS_MARKER).exists():
+        raise FileExistsError(f"{final} exists and was not made by the course; it is left untouched. "
+                              "Choose an empty or new folder for --out.")
+    root = prepare_class_folder(final.with_name(final.name + ".partial"))
     assignments = sorted({a for per_student in submissions.values() for a in per_student})
+    rng = np.random.default_rng(secrets.randbits(128))
+    plans = {}
     for assignment in assignments:
         result = _nbgrader(["generate_assignment", assignment, "--force"], root=root)
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result.stdout}")
-    results = []
+        spec = specs.load(assignment)
+        plan, trusted_args = trusted.make_plan(spec, rng)
+        plans[assignment] = (spec, plan, trusted_args, trusted.reference_values(spec, trusted_args))
+    limits = sandbox.Limits(wall_s=timeout, memory_mb=memory_mb, processes=processes)
+    results = [dataclasses.replace(r) for r in not_graded]
     for student, per_assignment in submissions.items():
         for assignment, notebook in per_assignment.items():
-            folder = root / "submitted" / student / assignment
-            folder.mkdir(parents=True)
-            (folder / release_notebook(assignment).name).write_text(json.dumps(notebook, indent=1))
-            (folder / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
-            started = time.perf_counter()
-            run = _nbgrader(["autograde", assignment, f"--student={student}", "--create", "--force"],
-                            root=root, timeout=timeout, extra_env=None if hints else {"COURSE_HINTS": "0"})
-            elapsed = time.perf_counter() - started
-            (folder.parent / f"{assignment}.autograde.log").write_text(run.stdout)
-            status = "graded" if run.returncode == 0 else (
-                f"not graded: killed after {timeout:.0f} s" if run.returncode == -9 else "not graded: nbgrader failed")
-            results.append(StudentResult(student, assignment, status=status, seconds=elapsed))
-            log(f"  {student:<14} {assignment:<22} {elapsed:5.1f} s  {status}")
+            spec, plan, trusted_args, reference = plans[assignment]
+            result = _grade_one(root, spec, student, notebook, plan, trusted_args, reference, limits, isolation, hints)
+            extra = (notes or {}).get((student, assignment))
+            if extra:
+                result.reason = "; ".join(filter(None, [extra, result.reason]))
+            results.append(result)
+            log(f"  {student:<14} {assignment:<22} {result.seconds:5.1f} s  {result.status}"
+                + (f" ({result.reason})" if result.reason else ""))
+    _record_scores(root, results)
     if feedback:
         for assignment in assignments:
             _nbgrader(["generate_feedback", assignment, "--force"], root=root)
-    _collect_scores(root, results)
+        _annotate_feedback(root, results)
     _write_csv(root, results)
+    shutil.rmtree(root / "work", ignore_errors=True)
+    _replace(root, final)
     return results
 
 
-def _collect_scores(root: Path, results: list[StudentResult]) -> None:
+def _grade_one(root: Path, spec, student: str, notebook: dict, plan: dict, trusted_args: dict, reference: dict,
+               limits, isolation: str, hints: bool) -> StudentResult:
+    """One submission: its own scratch folder and gradebook copy, the sandboxed run, the trusted verdicts."""
+    from course import trusted
+
+    scratch = root / "work" / student / spec.id
+    submitted = scratch / "submitted" / student / spec.id
+    submitted.mkdir(parents=True)
+    (submitted / spec.notebook).write_text(json.dumps(notebook, indent=1))
+    (submitted / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
+    shutil.copy2(root / "gradebook.db", scratch / "gradebook.db")
+    shutil.copy2(paths.REPO_ROOT / "nbgrader_config.py", scratch / "nbgrader_config.py")
+    (scratch / "plan.json").write_text(json.dumps(plan))
+    observations = scratch / "observations"
+    observations.mkdir()
+    argv = NBGRADER + ["autograde", spec.id, f"--student={student}", "--create", "--force",
+                       f"--CourseDirectory.root={scratch}", f"--CourseDirectory.source_directory={scratch / 'source'}",
+                       f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}"]
+    env = {"PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+           "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_PLAN": str(scratch / "plan.json"),
+           "COURSE_OBSERVATIONS": str(observations), "COURSE_HINTS": "1" if hints else "0"}
+    (root / "logs").mkdir(exist_ok=True)
+    outcome = sandbox.run(argv, scratch=scratch, env=env, limits=limits, isolation=isolation,
+                          log_path=root / "logs" / f"{student}.{spec.id}.log")
+    autograded = scratch / "autograded" / student / spec.id / spec.notebook
+    shown = _read_untrusted_notebook(autograded)
+    verdicts = trusted.judge(spec, observations, reference, trusted_args,
+                             trusted.notebook_verdicts(shown) if shown else None)
+    result = StudentResult(student, spec.id, max_score=float(sum(spec.points().values())), seconds=outcome.seconds)
+    for cell in spec.tests:
+        verdict = verdicts[cell.grade_id]
+        result.cells[cell.grade_id] = CellGrade(float(cell.points if verdict.passed else 0), float(cell.points),
+                                                verdict.kernel_passed, verdict.verdicts_differ,
+                                                "; ".join(verdict.problems)[:500])
+    result.score = sum(c.score for c in result.cells.values())
+    if outcome.killed:
+        result.status, result.reason = "partly graded", f"stopped at the {outcome.killed}; cells that ran are scored"
+    elif outcome.returncode != 0:
+        result.status = "partly graded"
+        result.reason = f"nbgrader or the kernel failed (exit {outcome.returncode}); see logs/{student}.{spec.id}.log"
+    differ = [g for g, c in result.cells.items() if c.verdicts_differ]
+    if differ:
+        result.reason = "; ".join(filter(None, [result.reason, "verdicts differ: " + ", ".join(differ)]))
+    target = root / "autograded" / student / spec.id
+    target.mkdir(parents=True, exist_ok=True)
+    # Feedback shows the notebook as the kernel left it, or, when nothing usable came back, as handed in.
+    (target / spec.notebook).write_text(json.dumps(shown or notebook, indent=1))
+    return result
+
+
+def _read_untrusted_notebook(path: Path) -> dict | None:
+    """A notebook the sandbox wrote, or None: size-capped, plain file, valid nbformat 4."""
+    import nbformat
+
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 50 << 20:
+            return None
+        notebook = nbformat.reads(path.read_text(), as_version=4)
+        nbformat.validate(notebook)
+        return notebook
+    except Exception:  # noqa: BLE001  (whatever the kernel left behind)
+        return None
+
+
+def _record_scores(root: Path, results: list[StudentResult]) -> None:
+    """The one writer of the class gradebook: each graded submission with its trusted points."""
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         for result in results:
-            assignment = gradebook.find_assignment(result.assignment)
-            result.max_score = float(assignment.max_score)
-            if result.status != "graded":
+            if not result.cells:
                 continue
-            try:
-                submission = gradebook.find_submission(result.assignment, result.student)
-            except MissingEntry:
-                result.status = "not graded: no submission recorded"
-                continue
-            result.score = float(submission.score)
+            gradebook.update_or_create_student(result.student)
+            with contextlib.suppress(MissingEntry):
+                gradebook.remove_submission(result.assignment, result.student)
+            submission = gradebook.add_submission(result.assignment, result.student,
+                                                  timestamp="2026-01-15 12:00:00.000000 UTC")
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
-                    result.cells[grade.name] = (float(grade.score), float(grade.max_score))
+                    cell = result.cells.get(grade.name)
+                    grade.auto_score = cell.score if cell else 0.0
+                    grade.manual_score = None
+            gradebook.db.commit()
+
+
+def _annotate_feedback(root: Path, results: list[StudentResult]) -> None:
+    """Put the trusted verdict of every test cell at the top of each feedback page."""
+    import html
+
+    for result in results:
+        for page in (root / "feedback" / result.student / result.assignment).glob("*.html"):
+            rows = "".join(
+                f"<tr><td>{html.escape(g)}</td><td>{c.score:g} / {c.max_score:g}</td>"
+                f"<td>{'verdicts differ: the notebook passed it, the grader did not' if c.verdicts_differ and c.kernel_passed else ('verdicts differ' if c.verdicts_differ else '')}</td>"
+                f"<td>{html.escape(c.problem)}</td></tr>" for g, c in result.cells.items())
+            banner = (f'<div id="course-trusted-grading" style="border:1px solid #888;padding:8px;margin:8px">'
+                      f"<b>Trusted grading</b>: {result.score:g} / {result.max_score:g} ({html.escape(result.status)}"
+                      f"{': ' + html.escape(result.reason) if result.reason else ''}). Points are decided outside "
+                      "your notebook, by running the same checks on fresh inputs."
+                      f"<table><tr><th>test cell</th><th>points</th><th></th><th>why</th></tr>{rows}</table></div>")
+            text = page.read_text()
+            page.write_text(text.replace("<body>", "<body>" + banner, 1) if "<body>" in text else banner + text)
+
+
+def _replace(partial: Path, final: Path) -> None:
+    """Swap the finished class folder in; the previous run's folder is removed only now."""
+    if final.exists():
+        if any(final.iterdir()) and not (final / CLASS_MARKER).exists():
+            raise FileExistsError(f"{final} exists and was not made by the course; the results are in {partial}")
+        shutil.rmtree(final)
+    partial.rename(final)
 
 
 def _write_csv(root: Path, results: list[StudentResult]) -> None:
     with open(root / "grades.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "assignment", "score", "max_score", "status", "seconds"])
+        writer.writerow(["student", "assignment", "score", "max_score", "status", "reason", "seconds"])
         for r in results:
-            writer.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, f"{r.seconds:.1f}"])
+            writer.writerow([r.student, r.assignment, f"{r.score:g}", f"{r.max_score:g}", r.status, r.reason,
+                             f"{r.seconds:.1f}"])
     with open(root / "cells.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "assignment", "cell", "score", "max_score"])
+        writer.writerow(["student", "assignment", "cell", "score", "max_score", "notebook_verdict", "verdicts_differ",
+                         "problem"])
         for r in results:
-            for cell, (score, max_score) in r.cells.items():
-                writer.writerow([r.student, r.assignment, cell, f"{score:g}", f"{max_score:g}"])
+            for cell, c in r.cells.items():
+                notebook = "" if c.kernel_passed is None else ("passed" if c.kernel_passed else "failed")
+                writer.writerow([r.student, r.assignment, cell, f"{c.score:g}", f"{c.max_score:g}", notebook,
+                                 "yes" if c.verdicts_differ else "", c.problem])
 
 
 def score_table(results: list[StudentResult]) -> str:
@@ -294,7 +427,14 @@ def score_table(results: list[StudentResult]) -> str:
         cells = []
         for assignment in assignments:
             r = by_key.get((student, assignment))
-            text = "-" if r is None else (f"{r.score:g}/{r.max_score:g}" if r.status == "graded" else "NOT GRADED")
+            if r is None:
+                text = "-"
+            elif r.status == "not graded":
+                text = "NOT GRADED"
+            else:
+                text = f"{r.score:g}/{r.max_score:g}" + ("" if r.status == "graded" else " *")
             cells.append(f"{text:>16}")
         lines.append(f"{student:<{width}}  " + "  ".join(cells))
+    if any(r.status not in ("graded", "not graded") for r in results):
+        lines.append("* partly graded (a limit was reached or the kernel failed): see grades.csv")
     return "\n".join(lines)

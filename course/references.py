@@ -19,7 +19,8 @@ import numpy as np
 from course import cells, paths
 from course.spec import Assignment, Mistake
 from utils.checking import compare, store
-from utils.checking.grader import error_text, resolve_runner
+from utils.checking.grader import error_text
+from utils.checking.store import resolve_runner
 
 
 def solution_namespace(spec: Assignment, mistake: Mistake | None = None, variant: bool = False) -> dict:

@@ -201,10 +201,10 @@ def _ro_bind(source, target=None) -> list[str]:
 
 
 def _public_data_binds(data: Path) -> list[str]:
-    """Bind the data folder read-only, hiding every hidden reference file behind an empty one."""
-    binds = _ro_bind(data)
-    for hidden in sorted((data / "references").glob("*.hidden.*")):
-        binds += ["--ro-bind", "/dev/null", str(hidden)]
+    """The data folder read-only, with only the public references in ``references/`` (the hidden ones do not exist)."""
+    binds = _ro_bind(data) + ["--perms", "0755", "--tmpfs", str(data / "references")]
+    for public in sorted((data / "references").glob("*.public.*")):
+        binds += ["--ro-bind", str(public), str(public)]
     return binds
 
 

@@ -41,19 +41,3 @@ def test_check_passes_on_a_correct_notebook(tmp_path):
     result = course("check", str(notebook))
     assert result.returncode == 0, result.stdout
     assert "All test cells pass" in result.stdout
-
-
-@pytest.mark.slow
-def test_grade_skips_an_unreadable_notebook_and_grades_the_rest(tmp_path):
-    submissions = tmp_path / "submissions"
-    (submissions / "ada" / A).mkdir(parents=True)
-    (submissions / "ada" / A / "happy_house.ipynb").write_text(
-        json.dumps(grading.submission(A, grading.reference_answers(A))))
-    (submissions / "bob" / A).mkdir(parents=True)
-    (submissions / "bob" / A / "happy_house.ipynb").write_text("{ this is not json")
-    out = tmp_path / "class"
-    result = course("grade", str(submissions), "--out", str(out))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "skipping" in result.stdout and "bob" in result.stdout
-    assert "ada" in result.stdout and "8/8" in result.stdout
-    assert (out / "grades.csv").exists()

@@ -8,7 +8,7 @@ import pytest
 
 from course import cells, grading, paths, spec
 from utils.checking import store
-from utils.checking.grader import resolve_runner
+from utils.checking.store import resolve_runner
 
 ASSIGNMENTS = spec.ids()
 
@@ -88,8 +88,8 @@ def test_the_student_runtime_never_imports_the_instructors_tools():
 
 
 def test_the_checking_layers_only_import_downwards():
-    """grader -> store -> compare -> messages; runner modules sit beside store and use compare/messages."""
-    order = ["grader", "store", "models", "compare", "messages"]
+    """grader -> observe -> store -> models -> compare -> messages."""
+    order = ["grader", "observe", "store", "models", "compare", "messages"]
     folder = paths.REPO_ROOT / "utils" / "checking"
     for level, name in enumerate(order):
         for imported in _imports(folder / f"{name}.py"):

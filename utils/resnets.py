@@ -319,16 +319,20 @@ def _seeded_forward(model, *, weight_seed: int, input_seed: int, training: bool,
     return np.asarray(model(models.seeded_input(shape, input_seed), training=training))
 
 
-def block_output_shape(fn, shape, f, filters, s=None) -> list:
-    """Probe: the shape of ``fn(zeros(shape), f, filters, training=False, initializer=...)``."""
-    X = np.zeros(tuple(shape), dtype=np.float32)
-    out = fn(X, f, list(filters), training=False, initializer=probe_initializer, **_block_kwargs(s))
-    return [int(d) for d in _block_output(out).shape]
+def _block_builder(fn, shape, f, filters, s=None, **_):
+    return _wrapped(fn, shape[1:], f, filters, **_block_kwargs(s))
 
 
-def block_layers(fn, shape, f, filters, s=None) -> list[dict]:
+@models.model_probe(_block_builder)
+def block_output_shape(model, shape, **_) -> list:
+    """Probe: the output shape of the block for inputs of ``shape`` (batch dimension included)."""
+    return [int(shape[0])] + [None if d is None else int(d) for d in model.output_shape[1:]]
+
+
+@models.model_probe(_block_builder)
+def block_layers(model, **_) -> list[dict]:
     """Probe: the layer-by-layer summary of the block on inputs of ``shape`` (batch dimension included)."""
-    return models.summarize_model(_wrapped(fn, shape[1:], f, filters, **_block_kwargs(s)))
+    return models.summarize_model(model)
 
 
 def block_as_built(fn, shape, f, filters, bn_seed: int, input_seed: int, s=None) -> np.ndarray:
@@ -359,6 +363,7 @@ def block_seeded(fn, shape, f, filters, weight_seed: int, input_seed: int, train
     return _seeded_forward(model, weight_seed=weight_seed, input_seed=input_seed, training=training, batch=shape[0])
 
 
-def resnet_forward(fn, weight_seed: int, input_seed: int, training: bool = False) -> np.ndarray:
+@models.model_probe(models.call_builder)
+def resnet_forward(model, weight_seed: int, input_seed: int, training: bool = False, **_) -> np.ndarray:
     """Probe: ``ResNet50()`` with seeded weights on a seeded batch of 4."""
-    return _seeded_forward(models.build_model(fn), weight_seed=weight_seed, input_seed=input_seed, training=training)
+    return _seeded_forward(model, weight_seed=weight_seed, input_seed=input_seed, training=training)

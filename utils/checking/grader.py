@@ -1,6 +1,9 @@
 """``grade(cell, fn)``: the one call in every test cell of a notebook.
 
-The way of one check, top-down: the test cell calls :class:`Grader`; it reads
+The way of one check, top-down: the test cell calls :class:`Grader`; when the
+notebook is graded in a sandbox it first records what the student's code
+produces (:mod:`utils.checking.observe`) for the grader outside, which alone
+decides the points. Then it reads
 the cell's probes from the compiled spec (:mod:`utils.checking.store`), runs
 each probe's runner on the student's function (a function of the assignment's
 helper module or of :mod:`utils.checking.models`), compares the result with
@@ -11,13 +14,13 @@ mistake, if one matches.
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import re
 
-from utils.checking import store
+from utils.checking import observe, store
 from utils.checking.messages import CheckError, ProbeError, fail
+from utils.checking.store import resolve_runner
 
 
 def hints_enabled() -> bool:
@@ -28,14 +31,6 @@ def hints_enabled() -> bool:
 def error_text(error: BaseException) -> str:
     """An exception as text, without the counters Keras puts into automatic layer names."""
     return re.sub(r"_\d+\b", "", f"{type(error).__name__}: {error}")
-
-
-def resolve_runner(name: str):
-    """The probe runner ``"utils.module:function"``; only the course runtime's own functions run."""
-    module, _, function = name.partition(":")
-    if not module.startswith("utils."):
-        raise ValueError(f"probe runner {name!r} is not a function of the course runtime")
-    return getattr(importlib.import_module(module), function)
 
 
 def closest_mistake(probe: dict, got) -> str | None:
@@ -108,6 +103,10 @@ class Grader:
         if cell not in cells:
             raise KeyError(f"{self.assignment} has no test cell {cell!r}; its test cells are: {', '.join(cells)}")
         info = cells[cell]
+        if observe.active():  # graded in a sandbox: record what the code produces for the grader outside
+            observe.record(self.assignment, cell, fn, hidden)
+            if hidden:  # hidden references are not in the sandbox; the grader compares them outside
+                return
         if not callable(fn):
             fail(info["function"], "the function to test",
                  f"Expected a function, got {type(fn).__name__}. Run the cell that defines {info['function']} first.")

@@ -12,6 +12,7 @@ in the ``.npz`` beside it. Both are hash-checked against the manifest.
 
 from __future__ import annotations
 
+import importlib
 import json
 from functools import lru_cache
 
@@ -21,6 +22,14 @@ from utils.checking import compare
 from utils.data import REGENERATE_HINT, DatasetError, verified_path
 
 PARTS = ("public", "hidden")
+
+
+def resolve_runner(name: str):
+    """The probe runner ``"utils.module:function"``; only the course runtime's own functions run."""
+    module, _, function = name.partition(":")
+    if not module.startswith("utils."):
+        raise ValueError(f"probe runner {name!r} is not a function of the course runtime")
+    return getattr(importlib.import_module(module), function)
 
 
 def file_names(assignment: str, part: str) -> tuple[str, str]:
