@@ -7,7 +7,8 @@
 #   make lab         open JupyterLab on your copy of the student notebooks (Validate only)
 #   make lab-instructor  JupyterLab on the repository with nbgrader's formgrader
 #   make release     regenerate assignments/ from solutions/
-#   make grade       autograde the submissions in .grading/class/submitted/
+#   make grade       autograde the submissions in .grading/submissions/<student>/<assignment>/
+#   make bundle      the zip a class receives (no solutions, specs or hidden references)
 #   make data        regenerate datasets/ bit-for-bit; make references: the reference outputs
 #   make setup GPU=1 use TensorFlow's CUDA build on a Linux machine with an NVIDIA GPU
 
@@ -22,7 +23,7 @@ ifeq ($(shell command -v $(PYTHON) 2>/dev/null),)
 PYTHON := python3
 endif
 
-.PHONY: setup demo test test-fast lab lab-instructor release grade data references check-lock lock clean
+.PHONY: setup demo test test-fast lab lab-instructor release grade bundle data references check-lock lock clean
 
 setup: $(STAMP)
 
@@ -59,6 +60,9 @@ release: setup
 
 grade: setup
 	$(BIN)/course grade
+
+bundle: setup
+	$(BIN)/course bundle
 
 data: setup
 	$(BIN)/course data

@@ -304,6 +304,8 @@ def _grade_one(root: Path, spec, student: str, notebook: dict, plan: dict, trust
                        f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}"]
     env = {"PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
            "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_PLAN": str(scratch / "plan.json"),
+           # The runtime of this checkout, whatever the environment's own install points at.
+           "PYTHONPATH": str(paths.REPO_ROOT),
            "COURSE_OBSERVATIONS": str(observations), "COURSE_HINTS": "1" if hints else "0"}
     (root / "logs").mkdir(exist_ok=True)
     outcome = sandbox.run(argv, scratch=scratch, env=env, limits=limits, isolation=isolation,

@@ -91,20 +91,20 @@ def listener():
     server.bind(("127.0.0.1", 0))
     server.listen()
     server.settimeout(0.5)
-    received = []
+    received, stop = [], threading.Event()
 
     def accept():
-        while not getattr(server, "closed", False):
+        while not stop.is_set():
             try:
                 received.append(server.accept()[0].recv(100))
             except OSError:
-                if getattr(server, "closed", False):
-                    return
+                continue
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     yield server.getsockname()[1], received
-    server.closed = True
+    stop.set()
+    thread.join(timeout=5)
     server.close()
 
 
