@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cell_label, cell_seconds, table  # noqa: E402
 
-from course import demo, grading  # noqa: E402
+from course import demo, grading, spec  # noqa: E402
 
 
 def grade_once(assignment: str, workdir: Path, hints: bool = True, student: str = "reference",
@@ -56,7 +56,7 @@ def main() -> int:
                         help="time grading in the bubblewrap sandbox and without isolation, alternating")
     parser.add_argument("--isolation", default="bwrap", choices=["bwrap", "none"])
     args = parser.parse_args()
-    assignments = args.assignments or grading.assignment_ids()
+    assignments = [spec.resolve(a) for a in args.assignments] or spec.ids()
     if args.compare_hints:
         return compare_hints(assignments, args.runs)
     if args.compare_isolation:

@@ -28,7 +28,7 @@ def main() -> int:
     args = parser.parse_args()
     setup(verbose=False)
     rows, given, total = [], 0, 0
-    for assignment in args.assignments or spec.ids():
+    for assignment in [spec.resolve(a) for a in args.assignments] or spec.ids():
         for mistake in spec.load(assignment).mistakes:
             for variant in (False, True):
                 notebook = grading.submission(assignment, mutants=[mistake], variant=variant)

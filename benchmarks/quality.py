@@ -57,7 +57,7 @@ def main() -> int:
     args = parser.parse_args()
     rows, failures = [], 0
     baselines: dict[str, float] = {}
-    for assignment in args.assignments or spec.ids():
+    for assignment in [spec.resolve(a) for a in args.assignments] or spec.ids():
         notebook, wall = run_notebook(assignment, args.timeout)
         text_by_cell = []
         for cell in notebook.cells:

