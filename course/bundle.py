@@ -162,7 +162,7 @@ def _file_list(root: Path) -> list[str]:
 
 def _walk(root: Path) -> list[str]:
     """The tree without what ``.gitignore`` ignores (its simple patterns; the fallback without git)."""
-    ignore = [".git/"]
+    ignore = [".git"]  # a folder in a clone, a file in a git worktree
     gitignore = root / ".gitignore"
     if gitignore.exists():
         ignore += [line.strip() for line in gitignore.read_text().splitlines()
