@@ -111,9 +111,10 @@ def cmd_grade(args) -> int:
         raise SystemExit(f"course grade: {source} is not a folder. Expected SUBMISSIONS/<student>/<assignment>/*.ipynb")
     if out == source or out in source.parents or source in out.parents:
         raise SystemExit("course grade: --out and the submissions folder must not contain each other")
-    if out.exists() and any(out.iterdir()) and not (out / grading.CLASS_MARKER).exists():
-        raise SystemExit(f"course grade: {out} exists and was not made by the course; it is left untouched. "
-                         "Choose an empty or new folder for --out.")
+    try:
+        grading.check_class_folder(out)
+    except FileExistsError as error:
+        raise SystemExit(f"course grade: {error}") from None
     isolation = _isolation(args)
     found = intake.collect(source)
     if not found:

@@ -184,6 +184,14 @@ def run_in_process(notebook: dict, assignment: str, catch_interrupts: bool = Fal
 CLASS_MARKER = ".course-class-folder"
 
 
+def check_class_folder(root: Path) -> None:
+    """Raise ``FileExistsError`` when ``root`` is a non-empty folder the course did not make."""
+    root = Path(root)
+    if root.exists() and any(root.iterdir()) and not (root / CLASS_MARKER).exists():
+        raise FileExistsError(f"{root} exists and was not made by the course; it is left untouched. "
+                              "Choose an empty or new folder for --out.")
+
+
 def prepare_class_folder(root: Path) -> Path:
     """An empty class folder at ``root``, emptied only if the course made it.
 
@@ -192,10 +200,8 @@ def prepare_class_folder(root: Path) -> Path:
     left alone: the run stops with a message instead of deleting it.
     """
     root = Path(root).resolve()
-    if root.exists() and any(root.iterdir()):
-        if not (root / CLASS_MARKER).exists():
-            raise FileExistsError(f"{root} exists and was not made by the course; it is left untouched. "
-                                  "Choose an empty or new folder for --out.")
+    check_class_folder(root)
+    if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     (root / CLASS_MARKER).write_text("A class folder of `course grade`: rebuilt on each run.\n")
@@ -242,14 +248,12 @@ def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback
     added to that submission's reason (e.g. what the intake repaired). The class folder is built next to
     ``root`` and replaces it only when the run is complete.
     """
-    from course import trusted
+    from course import references, trusted
     from utils.notebook import setup
 
     setup(verbose=False)  # the trusted references run our solutions with TensorFlow, quietly
     final = Path(root).resolve()
-    if final.exists() and any(final.iterdir()) and not (final / CLASS_MARKER).exists():
-        raise FileExistsError(f"{final} exists and was not made by the course; it is left untouched. "
-                              "Choose an empty or new folder for --out.")
+    check_class_folder(final)
     root = prepare_class_folder(final.with_name(final.name + ".partial"))
     assignments = sorted({a for per_student in submissions.values() for a in per_student})
     rng = np.random.default_rng(secrets.randbits(128))
@@ -260,7 +264,7 @@ def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result.stdout}")
         spec = specs.load(assignment)
         plan, trusted_args = trusted.make_plan(spec, rng)
-        plans[assignment] = (spec, plan, trusted_args, trusted.reference_values(spec, trusted_args))
+        plans[assignment] = (spec, plan, trusted_args, references.reference_values(spec, trusted_args))
     limits = sandbox.Limits(wall_s=timeout, memory_mb=memory_mb, processes=processes)
     results = [dataclasses.replace(r) for r in not_graded]
     for student, per_assignment in submissions.items():
@@ -393,8 +397,7 @@ def _annotate_feedback(root: Path, results: list[StudentResult]) -> None:
 def _replace(partial: Path, final: Path) -> None:
     """Swap the finished class folder in; the previous run's folder is removed only now."""
     if final.exists():
-        if any(final.iterdir()) and not (final / CLASS_MARKER).exists():
-            raise FileExistsError(f"{final} exists and was not made by the course; the results are in {partial}")
+        check_class_folder(final)
         shutil.rmtree(final)
     partial.rename(final)
 

@@ -178,8 +178,10 @@ def stale(spec: Assignment, fraction: float = 0.5) -> list[str]:
     return problems
 
 
-def reference_values(spec: Assignment) -> dict:
-    """``{probe key: value}`` of the reference solution (no known mistakes): what the kernel
-    variants of ``benchmarks/tolerances.py`` recompute."""
+def reference_values(spec: Assignment, args: dict | None = None) -> dict:
+    """``{probe key: value}`` of the reference solution (no known mistakes), each probe run on
+    ``args[probe key]`` when given (a grading run's fresh seeds), else on the spec's arguments."""
     reference = solution_namespace(spec)
-    return {probe.key: run(probe, reference[cell.function]) for cell, probe in spec.probes()}
+    chosen = args or {}
+    return {probe.key: resolve_runner(probe.run)(reference[cell.function], **chosen.get(probe.key, probe.args))
+            for cell, probe in spec.probes()}

@@ -3,7 +3,7 @@
 For each grading run and assignment, :func:`make_plan` draws fresh seeds for
 every probe argument that is a seed (``seed`` or ``*_seed``) and writes the
 plan the sandboxed kernel follows (:mod:`utils.checking.observe`).
-:func:`reference_values` computes, in this trusted process, what the reference
+:func:`course.references.reference_values` computes, in this trusted process, what the reference
 solution gives on those arguments. After the kernel has run,
 :func:`judge` reads the observations it left and compares them with those
 references:
@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 
-from course import references
 from course.spec import Assignment
 from utils.checking.compare import decode
 from utils.checking.observe import file_stem
@@ -76,13 +75,6 @@ def make_plan(spec: Assignment, rng: np.random.Generator) -> tuple[dict, dict]:
         })
         trusted_args[probe.key] = args
     return plan, trusted_args
-
-
-def reference_values(spec: Assignment, trusted_args: dict) -> dict:
-    """What the reference solution gives on this run's arguments (our own code, run here)."""
-    solution = references.solution_namespace(spec)
-    return {probe.key: resolve_runner(probe.run)(solution[cell.function], **trusted_args[probe.key])
-            for cell, probe in spec.probes()}
 
 
 # ---------------------------------------------------------------------------
