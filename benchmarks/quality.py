@@ -7,7 +7,8 @@ would (full training schedules, not grading mode), then reads the
 "test accuracy" lines the notebook prints. Reported: each accuracy against its
 bar (the quality bars of the assignment's spec), the raw-pixel linear baseline
 on the same data (what a model without convolutions reaches; a bar caps it
-where the spec says so), the whole notebook's wall time and its slowest cells.
+where the spec says so), the whole notebook's wall time (against the spec's
+``notebook_seconds`` where it sets one) and its slowest cells.
 Exits 1 when a bar is missed or an accuracy line is missing.
 """
 
@@ -85,6 +86,12 @@ def main() -> int:
             failures += not ok
             rows.append([assignment, bar.model, f"{accuracy:.3f}", f">= {bar.minimum:.2f}", baseline_text,
                          baseline_bar, "ok" if ok else "BELOW BAR"])
+        limit = spec.load(assignment).notebook_seconds
+        if limit is not None:
+            ok = wall <= limit
+            failures += not ok
+            rows.append([assignment, "(whole notebook)", f"{wall:.0f} s", f"<= {limit} s", "-", "-",
+                         "ok" if ok else "TOO SLOW"])
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         timed = sorted(((cell_label(c), cell_seconds(c) or 0.0) for c, _ in text_by_cell), key=lambda x: -x[1])
         print(f"{assignment}: whole notebook {wall:.0f} s, peak kernel RSS {peak_mb:.0f} MB; slowest cells:")

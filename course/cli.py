@@ -35,6 +35,23 @@ def cmd_data(args) -> int:
     return 0
 
 
+def cmd_weights(args) -> int:
+    from course import train_detector
+    from utils import data, yolo
+    from utils import paths as data_paths
+
+    out = data_paths.data_dir() / yolo.DATA
+    summary = train_detector.train(args.frames, args.epochs, args.batch, args.seed, out,
+                                   log=lambda line: print(line, flush=True))
+    written = [out / name for name in ("tiny_yolo.weights.h5", "classes.txt", "anchors.txt", "training.json")]
+    data.record_in_manifest(written, "course weights", seed=args.seed,
+                            made_by=f"course.train_detector: train(frames={args.frames}, epochs={args.epochs}, "
+                                    f"batch={args.batch}, seed={args.seed})")
+    print(f"trained in {summary['train_seconds']} s; wrote {', '.join(p.name for p in written)}; "
+          "hashes recorded in datasets/manifest.json. Next: course references 03")
+    return 0
+
+
 def cmd_references(args) -> int:
     from course import references, spec
     from utils import data
@@ -254,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("data", help="regenerate datasets/ bit-for-bit and record hashes")
     p.set_defaults(func=cmd_data)
+    p = sub.add_parser("weights", help="train the car detector (assignment 03) from scratch, about 45 min on 2 cores")
+    p.add_argument("--frames", type=int, default=9000, help="training frames rendered (default 9000)")
+    p.add_argument("--epochs", type=int, default=7)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--seed", type=int, default=1000, help="the training stream's seed (default 1000)")
+    p.set_defaults(func=cmd_weights)
     p = sub.add_parser("references", help="recompute the reference outputs of the solutions")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_references)

@@ -97,6 +97,7 @@ class Assignment:
     partly_wrong: tuple[str, ...] = ()  # the demo's partly-wrong student makes these mistakes
     data: tuple[str, ...] = ()  # data files (relative to datasets/) the notebook reads
     quality: tuple[QualityBar, ...] = ()
+    notebook_seconds: int | None = None  # the most the full notebook may take top to bottom on 2 CPU cores
 
     def probes(self):
         """``(test cell, probe)`` for every probe, in notebook order."""

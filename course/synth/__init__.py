@@ -54,6 +54,10 @@ def build_all(out_dir: Path | None = None, record: bool = True) -> list[Path]:
         (write_png(out / "images" / "visitor.png", render_face(np.random.default_rng(7), size=256, smiling=True)), 7,
          "assignment 01 picture: render_face(default_rng(7), size=256, smiling=True)"),
     ]
+    from course.synth.roads import TEST_FRAMES_SEED, write_test_frames
+
+    made += [(path, TEST_FRAMES_SEED, f"assignment 03 test frame: write_test_frames(seed={TEST_FRAMES_SEED})")
+             for path in write_test_frames(out / "car_detection" / "frames")]
     if record and out == paths.data_dir():
         for path, seed, what in made:
             record_in_manifest([path], "course data", seed=seed, made_by=f"course.synth: {what}")
