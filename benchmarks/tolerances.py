@@ -19,7 +19,10 @@ probe the table gives the largest deviation over the variants, the tolerance,
 spread fits into the tolerance) and ``separation`` = how many tolerances the
 closest known mistake lies from the reference at its most different element.
 Exact kinds (shapes, counts, layer summaries) must be identical in every
-variant. The bars: headroom >= 10 and separation >= 10.
+variant. Detections compared as a set (``Boxes``) use the worst matched pair:
+its score difference over ``score_atol`` or its ``1 - IoU`` over ``1 - min_iou``;
+a missing or extra box counts as infinitely far (a known mistake that changes
+the set has separation inf). The bars: headroom >= 10 and separation >= 10.
 """
 
 from __future__ import annotations
@@ -99,8 +102,31 @@ def close_parts(kind, got, want):
             yield from close_parts(part, got[name], want[name])
 
 
+def box_deviation(kind, got, want) -> tuple[float, float]:
+    """Detections compared as a set: ``(tolerances used, largest score difference)``.
+
+    Tolerances used is the worst matched pair's score difference over ``score_atol`` or its
+    ``1 - IoU`` over ``1 - min_iou``; inf when a box is missing or left over.
+    """
+    got, want = kind._unpack(got), kind._unpack(want)
+    if isinstance(got, str) or isinstance(want, str):
+        return float("inf"), float("inf")
+    pairs, missing, extra = kind._match(got, want)
+    if missing or extra:
+        return float("inf"), float("inf")
+    worst, score = 0.0, 0.0
+    for i, j in pairs:
+        difference = abs(got[0][j] - want[0][i])
+        overlap = compare.box_iou(want[1][i], got[1][j])
+        worst = max(worst, difference / kind.score_atol, (1 - overlap) / (1 - kind.min_iou))
+        score = max(score, difference)
+    return worst, score
+
+
 def tolerances_used(kind, got, want) -> float:
     """The largest ``|got - want| / (atol + rtol |want|)`` over the float parts (inf: shapes differ)."""
+    if isinstance(kind, compare.Boxes):
+        return box_deviation(kind, got, want)[0]
     worst = 0.0
     for part, g, w in close_parts(kind, got, want):
         if g.shape != w.shape:
@@ -120,6 +146,19 @@ def main() -> int:
             stored = {p["key"]: p for part in store.PARTS for p in store.load(assignment, part)["probes"]}
             for key, probe in stored.items():
                 kind = probe["compare"]
+                if isinstance(kind, compare.Boxes):
+                    used, absolute = max((box_deviation(kind, run["values"][key], probe["expected"])
+                                          for run in runs.values()), key=lambda pair: pair[0])
+                    mistakes = [tolerances_used(kind, m["value"], probe["expected"])
+                                for m in probe["mistakes"].values() if "value" in m]
+                    separation = min(mistakes, default=float("inf"))
+                    headroom = 1.0 / used if used > 0 else float("inf")
+                    rows.append([assignment, key, f"set: IoU>={kind.min_iou:g}, score+-{kind.score_atol:g}",
+                                 f"{absolute:.1e}", "-", "inf" if headroom == float("inf") else f"{headroom:.0f}",
+                                 "inf" if separation == float("inf") else f"{separation:.0f}", len(mistakes)])
+                    if headroom < BARS["headroom"] or separation < BARS["separation"]:
+                        below.append(key)
+                    continue
                 if not any(True for _ in close_parts(kind, probe["expected"], probe["expected"])):
                     same = all(kind.difference(run["values"][key], probe["expected"]) is None for run in runs.values())
                     rows.append([assignment, key, kind.kind, "identical" if same else "DIFFERS", "exact", "-", "-", "-"])

@@ -9,7 +9,7 @@
    written file in the manifest.
 
 Everything is seeded; on another CPU the weights differ in the last digits
-(summation order), not in quality. ``docs/03_car_detection_model.md`` records
+(summation order), not in quality. ``docs/03_car_detection.md`` records
 the command, the time and the measured mAP.
 """
 

@@ -9,7 +9,7 @@ from utils import data, paths
 
 
 @pytest.mark.parametrize("loader, m_train, m_test, n_classes", [
-    (data.load_happy_dataset, 600, 150, 2),
+    (data.load_happy_dataset, 900, 150, 2),
     (data.load_signs_dataset, 1080, 120, 6),
 ])
 def test_loaders_return_the_classic_layout(loader, m_train, m_test, n_classes):

@@ -108,7 +108,7 @@ def load_h5_dataset(relative: str):
 
 
 def load_happy_dataset():
-    """The Happy House faces: 600 train and 150 test 64x64 RGB images.
+    """The Happy House faces: 900 train and 150 test 64x64 RGB images.
 
     Returns ``(X_train, Y_train, X_test, Y_test, classes)`` where the images are
     uint8 ``(m, 64, 64, 3)``, the labels int64 ``(1, m)`` with 1 = smiling, and

@@ -12,7 +12,7 @@ decoded by :func:`yolo_head` the YOLOv2 way:
 - ``box_confidence = sigmoid(t_o)``, ``box_class_probs = softmax(t_c)``.
 
 Weights are trained by ``course weights`` (``course/train_detector.py``) on
-frames of ``course/synth/roads.py``; ``docs/03_car_detection_model.md`` is the
+frames of ``course/synth/roads.py``; ``docs/03_car_detection.md`` is the
 model card. Loading goes through the manifest's sha256 like every data file.
 """
 
@@ -34,8 +34,8 @@ MODEL_IMAGE_SIZE = (256, 256)
 GRID = 16
 # Channel widths of the body: a stride-2 3x3 stem (256 -> 128), three 3x3
 # convolutions each followed by 2x2 max-pooling (128 -> 16), then three
-# convolutions on the 16 x 16 grid. Sized to train in about half an hour on
-# two CPU cores (docs/03_car_detection_model.md).
+# convolutions on the 16 x 16 grid. Sized to train in about 45 minutes on
+# two CPU cores (docs/03_car_detection.md).
 STEM_WIDTH = 16
 WIDTHS = (32, 48, 64)
 TOP_WIDTH = 128
@@ -125,7 +125,7 @@ def yolo_head(feats, anchors, num_classes: int):
 
     anchors = tf.reshape(tf.constant(np.asarray(anchors, dtype=np.float32)), [1, 1, 1, -1, 2])
     num_anchors = anchors.shape[3]
-    feats = tf.convert_to_tensor(feats, dtype=tf.float32)
+    feats = tf.cast(feats, tf.float32)
     rows, cols = feats.shape[1], feats.shape[2]
     feats = tf.reshape(feats, [-1, rows, cols, num_anchors, num_classes + 5])
     col_index, row_index = tf.meshgrid(tf.range(cols, dtype=tf.float32), tf.range(rows, dtype=tf.float32))

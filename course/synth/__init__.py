@@ -48,7 +48,7 @@ def build_all(out_dir: Path | None = None, record: bool = True) -> list[Path]:
     out = Path(out_dir) if out_dir else paths.data_dir()
     made = [  # (path, seed, what)
         (write_h5(out / "happy" / "happy.h5", generate_happy(seed=0)), 0,
-         "Happy House faces: generate_happy(n_train=600, n_test=150, seed=0)"),
+         "Happy House faces: generate_happy(n_train=900, n_test=150, seed=0)"),
         (write_h5(out / "signs" / "signs.h5", generate_signs(seed=1)), 1,
          "SIGNS hands: generate_signs(n_train=1080, n_test=120, seed=1)"),
         (write_png(out / "images" / "visitor.png", render_face(np.random.default_rng(7), size=256, smiling=True)), 7,

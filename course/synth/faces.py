@@ -6,7 +6,9 @@ clothes, background, pose, lighting and noise are random. Only the mouth
 carries the label:
 
 * smiling: an upward-curved closed smile, or an open grin showing teeth;
-* not smiling: a straight neutral line, a frown, or a small open "o".
+* not smiling: mostly the same two mouths turned upside down (a frown, or a
+  grimace showing teeth under an arched upper lip), sometimes a straight
+  neutral line or a small open "o".
 
 Drawing uses a local frame centred on the head: x right, y down, and one unit
 is half the head height (so the chin is at y = +1 and the crown at y = -1).
@@ -43,15 +45,25 @@ IRIS_COLORS = ((60, 35, 20), (95, 60, 30), (40, 90, 150), (70, 110, 70), (30, 25
                (110, 100, 80))
 GLASSES_COLORS = ((20, 20, 20), (90, 55, 30), (190, 160, 80), (150, 30, 30), (60, 60, 90))
 
-# Mouth kinds per label and how often each is drawn. Open grins dominate the
-# smiles (as in the original Happy House photos): the graded one-conv-layer
-# model learns teeth far more easily than the curvature of a closed mouth.
+# Mouth kinds per label and how often each is drawn. Most non-smiling mouths
+# are smiling ones turned upside down (see TURNED_DOWN); grimaces are drawn
+# as often as grins, so both classes show about as much teeth, lip and mouth
+# interior. What tells them apart is mainly the direction of the curvature
+# (corners up or down): a local shape that a convolution finds wherever the
+# mouth is, but a fixed pixel template (a linear model) does not.
 SMILE_KINDS = ("closed_smile", "grin")
-SMILE_WEIGHTS = (0.15, 0.85)
-NON_SMILE_KINDS = ("neutral", "frown", "o")
-NON_SMILE_WEIGHTS = (0.4, 0.35, 0.25)
-# Line-width factor of closed smiles (lips pressed together read bolder).
-CLOSED_SMILE_BOLDNESS = 2.0
+SMILE_WEIGHTS = (0.35, 0.65)
+NON_SMILE_KINDS = ("neutral", "frown", "o", "grimace")
+NON_SMILE_WEIGHTS = (0.15, 0.15, 0.05, 0.65)
+# Non-smiling kinds drawn as their smiling twin mirrored top to bottom about
+# the middle row of the mouth (so both cover the same rows): a frown is a
+# closed smile with the corners pulled down, a grimace a grin.
+TURNED_DOWN = {"frown": "closed_smile", "grimace": "grin"}
+# Probability of cheek folds beside the mouth, (not smiling, smiling). Equal,
+# so the folds are no hint of the label.
+SMILE_LINE_PROBS = (0.5, 0.5)
+# Line-width factor of closed smiles and frowns (pressed lips read bolder).
+CURVED_LIPS_BOLDNESS = 2.0
 # Vertical mouth position range (half head heights below the head centre).
 MOUTH_Y = (0.5, 0.6)
 # Height of the upper-teeth band as a fraction of the grin's depth.
@@ -63,14 +75,19 @@ DEFAULT_BEARD_COLOR = (60, 45, 35)
 FACE_BACKGROUND_WEIGHTS = (1.0, 1.5, 0.8, 1.5, 0.5)
 # Background defocus radius range, in output pixels at 64 x 64.
 BACKGROUND_BLUR = (0.5, 2.0)
-# Pose jitter: shift of the head centre (fraction of the image), head half
-# height (fraction of the image) and in-plane rotation (degrees). Kept small
-# on purpose: the graded model's dense layer is tied to pixel positions, and
-# a tightly framed face (like the original dataset's) is what lets it reach
-# ~0.97-0.99 test accuracy in 10 epochs.
-POSE_SHIFT = 0.01
+# Pose: mean head centre and its largest shift per axis (x, y; fractions of
+# the image), head half height (fraction of the image) and largest in-plane
+# rotation (degrees). The jitter moves the mouth by a few pixels, about as
+# much as its curvature, so a fixed pixel template cannot read the curvature;
+# it stays small enough for the graded model, whose dense layer is tied to
+# pixel positions, to learn from the training set (DEFAULT_N_TRAIN).
+POSE_CENTER = (0.5, 0.47)
+POSE_SHIFT = (0.05, 0.04)
 POSE_SCALE = (0.4, 0.44)
-POSE_ROTATION = 5.0
+POSE_ROTATION = 8.0
+# Training-set size: with the jittered pose the graded one-conv-layer model
+# needs about this many faces to learn the curvature in its 10 epochs.
+DEFAULT_N_TRAIN = 900
 
 
 @dataclass
@@ -104,9 +121,10 @@ class _Face:
     mouth_y: float
     mouth_w: float
     mouth_depth: float         # curvature (>0 smile, <0 frown) or grin lower depth
-    mouth_open: float          # grin: upper lip curvature; "o": vertical radius
+                               # (<0 for a grimace)
+    mouth_open: float          # grin/grimace: flatter lip's curvature; "o": vertical radius
     mouth_line: float          # line thickness
-    smile_lines: bool          # cheek folds beside a smiling mouth
+    smile_lines: bool          # cheek folds beside the mouth (either label)
     beard: str                 # "none", "full", "moustache", "goatee"
     glasses: bool
     glasses_color: tuple
@@ -127,18 +145,17 @@ def _sample_face(rng: np.random.Generator, smiling: bool) -> _Face:
     eye_w = rng.uniform(0.11, 0.16)
     mouth_y = rng.uniform(*MOUTH_Y)
     if smiling:
-        mouth_kind = SMILE_KINDS[int(rng.choice(2, p=SMILE_WEIGHTS))]
+        mouth_kind = SMILE_KINDS[int(rng.choice(len(SMILE_KINDS), p=SMILE_WEIGHTS))]
     else:
-        mouth_kind = NON_SMILE_KINDS[int(rng.choice(3, p=NON_SMILE_WEIGHTS))]
-    if mouth_kind == "closed_smile":
+        mouth_kind = NON_SMILE_KINDS[int(rng.choice(len(NON_SMILE_KINDS), p=NON_SMILE_WEIGHTS))]
+    shape = TURNED_DOWN.get(mouth_kind, mouth_kind)
+    if shape == "closed_smile":
         mouth_w, depth, opening = rng.uniform(0.3, 0.4), rng.uniform(0.2, 0.28), 0.0
-    elif mouth_kind == "grin":
+    elif shape == "grin":
         mouth_w, depth = rng.uniform(0.28, 0.38), rng.uniform(0.24, 0.34)
         opening = rng.uniform(0.0, 0.05)
-    elif mouth_kind == "neutral":
+    elif shape == "neutral":
         mouth_w, depth, opening = rng.uniform(0.16, 0.27), rng.uniform(-0.02, 0.02), 0.0
-    elif mouth_kind == "frown":
-        mouth_w, depth, opening = rng.uniform(0.16, 0.26), rng.uniform(-0.16, -0.08), 0.0
     else:  # "o": small round open mouth
         mouth_w, depth, opening = rng.uniform(0.07, 0.11), 0.0, rng.uniform(0.09, 0.13)
 
@@ -172,10 +189,10 @@ def _sample_face(rng: np.random.Generator, smiling: bool) -> _Face:
         mouth_kind=mouth_kind,
         mouth_y=mouth_y,
         mouth_w=mouth_w,
-        mouth_depth=depth,
+        mouth_depth=-depth if mouth_kind in TURNED_DOWN else depth,
         mouth_open=opening,
         mouth_line=rng.uniform(0.05, 0.075),
-        smile_lines=bool(smiling and rng.random() < 0.8),
+        smile_lines=bool(rng.random() < SMILE_LINE_PROBS[int(smiling)]),
         beard=beard,
         glasses=bool(rng.random() < 0.25),
         glasses_color=GLASSES_COLORS[int(rng.integers(0, len(GLASSES_COLORS)))],
@@ -342,11 +359,68 @@ def _draw_nose(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
         draw.line(flat(pose.apply(tip)), fill=color, width=pose.width(0.025), joint="curve")
 
 
+def _mouth_shapes(face: _Face) -> dict[str, list[np.ndarray]]:
+    """The mouth's parts in local units, each a list of (N, 2) point arrays.
+
+    Keys: "lips" (polygons in lip colour), "curve" (the line between closed
+    lips), "corners" (short strokes at the mouth corners), "opening"
+    (polygons in the mouth-interior colour) and "teeth" (polygons). All are
+    centred on x = 0 and start at y = mouth_y; a turned-down kind is its
+    smiling twin mirrored about the twin's middle row.
+    """
+    y, w, line = face.mouth_y, face.mouth_w, face.mouth_line
+    turned_down = face.mouth_kind in TURNED_DOWN
+    kind = TURNED_DOWN.get(face.mouth_kind, face.mouth_kind)
+    depth = abs(face.mouth_depth) if turned_down else face.mouth_depth
+    parts: dict[str, list[np.ndarray]] = {"lips": [], "curve": [], "corners": [],
+                                          "opening": [], "teeth": []}
+
+    def flip(points: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Mirror points top to bottom about the middle of ``rows``' y range."""
+        middle = (rows[:, 1].min() + rows[:, 1].max()) / 2
+        return np.stack([points[:, 0], 2 * middle - points[:, 1]], axis=1)
+
+    if kind == "closed_smile":
+        # Lips stretched into a crescent: the lower lip bulges more.
+        upper = parabola_points(w, y - 0.035, depth * 0.85, 15)
+        lower = parabola_points(w, y + 0.015, depth * 1.4 + 0.08, 15)
+        lips = np.concatenate([upper, lower[::-1]])
+        parts["lips"].append(lips)
+        parts["curve"].append(parabola_points(w, y, depth, 15))
+        # Little corner strokes (up: "dimples", down: a pout) emphasise the curve.
+        for side in (-1, 1):
+            parts["corners"].append(np.array([[side * w * 0.95, y + 0.005],
+                                              [side * (w + 0.04), y - 0.04]]))
+        if turned_down:
+            parts = {key: [flip(points, lips) for points in value]
+                     for key, value in parts.items()}
+    elif kind == "neutral":
+        upper = parabola_points(w, y - 0.035, depth, 15)
+        lower = parabola_points(w, y + 0.045, depth, 15)
+        parts["lips"].append(np.concatenate([upper, lower[::-1]]))
+        parts["curve"].append(parabola_points(w, y, depth, 15))
+    elif kind == "grin":
+        upper = parabola_points(w, y, face.mouth_open, 15)
+        lower = parabola_points(w, y, depth, 15)
+        if turned_down:
+            edges = np.concatenate([upper, lower])
+            upper, lower = flip(lower, edges), flip(upper, edges)
+        parts["opening"].append(np.concatenate([upper, lower[::-1]]))
+        # Upper teeth: a band under the upper lip, kept inside the opening.
+        teeth_lower = upper.copy()
+        teeth_lower[:, 1] = np.minimum(upper[:, 1] + depth * TEETH_FRACTION, lower[:, 1])
+        parts["teeth"].append(np.concatenate([upper, teeth_lower[::-1]]))
+    else:  # "o"
+        parts["lips"].append(ellipse_points(0.0, y + 0.03, w + line * 0.8,
+                                            face.mouth_open + line * 0.8, 24))
+        parts["opening"].append(ellipse_points(0.0, y + 0.03, w, face.mouth_open, 24))
+    return parts
+
+
 def _mouth_top(face: _Face) -> float:
     """Highest (smallest y) point of the mouth, used to keep moustaches off it."""
-    if face.mouth_kind == "o":
-        return face.mouth_y - face.mouth_open + 0.03
-    return face.mouth_y + min(0.0, face.mouth_depth) - face.mouth_line / 2
+    points = np.concatenate([p for part in _mouth_shapes(face).values() for p in part])
+    return float(points[:, 1].min()) - face.mouth_line / 2
 
 
 def _draw_beard(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
@@ -361,8 +435,8 @@ def _draw_beard(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
         beard_top = max(0.3, face.nose_y + 0.06)
         draw.polygon(flat(pose.apply(outline[outline[:, 1] > beard_top])), fill=color)
         # Bare skin around the lips so the mouth reads against the beard.
-        # Centre the patch on the mouth's vertical middle (frowns bulge up).
-        middle = face.mouth_y + face.mouth_depth / 2 + 0.02
+        # Centre the patch on the mouth's vertical middle.
+        middle = face.mouth_y + abs(face.mouth_depth) / 2 + 0.02
         lips = ellipse_points(0.0, middle, face.mouth_w + 0.1,
                               0.15 + abs(face.mouth_depth) * 0.6 + face.mouth_open, 28)
         draw.polygon(flat(pose.apply(lips)), fill=to_rgb(face.skin))
@@ -388,7 +462,7 @@ def _draw_mouth(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
     y, w, depth, line = face.mouth_y, face.mouth_w, face.mouth_depth, face.mouth_line
 
     if face.smile_lines:
-        # Cheek folds beside a smile ("smile lines"), curving around the mouth.
+        # Cheek folds ("smile lines", also on unsmiling faces) around the mouth.
         fold_color = shade(face.skin, 0.78)
         for side in (-1, 1):
             fold = np.array([[side * (w - 0.02), y - 0.17], [side * (w + 0.07), y - 0.05],
@@ -396,44 +470,28 @@ def _draw_mouth(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
             draw.line(flat(pose.apply(fold)), fill=fold_color, width=pose.width(0.03),
                       joint="curve")
 
-    if face.mouth_kind in ("closed_smile", "neutral", "frown"):
-        if face.mouth_kind == "closed_smile":
-            # Lips stretched into a crescent: the lower lip bulges more.
-            upper = parabola_points(w, y - 0.035, depth * 0.85, 15)
-            lower = parabola_points(w, y + 0.015, depth * 1.4 + 0.08, 15)
-        else:
-            upper = parabola_points(w, y - 0.035, depth, 15)
-            lower = parabola_points(w, y + 0.045, depth, 15)
-        draw.polygon(flat(pose.apply(np.concatenate([upper, lower[::-1]]))), fill=lip_color)
-        curve = parabola_points(w, y, depth, 15)
-        # A smile presses the lips together into a bolder line.
-        bold = CLOSED_SMILE_BOLDNESS if face.mouth_kind == "closed_smile" else 1.0
+    parts = _mouth_shapes(face)
+    for lips in parts["lips"]:
+        draw.polygon(flat(pose.apply(lips)), fill=lip_color)
+    # Closed smiles and frowns press the lips together into a bolder line.
+    bold = CURVED_LIPS_BOLDNESS if face.mouth_kind in ("closed_smile", "frown") else 1.0
+    for curve in parts["curve"]:
         draw.line(flat(pose.apply(curve)), fill=line_color, width=pose.width(line * bold),
                   joint="curve")
-        if face.mouth_kind == "closed_smile":
-            # Little upturned corners ("dimples") emphasise the smile.
-            for side in (-1, 1):
-                corner = np.array([[side * w * 0.95, y + 0.005], [side * (w + 0.04), y - 0.04]])
-                draw.line(flat(pose.apply(corner)), fill=line_color,
-                          width=pose.width(line * bold * 0.7))
-    elif face.mouth_kind == "grin":
-        upper = parabola_points(w, y, face.mouth_open, 15)
-        lower = parabola_points(w, y, depth, 15)
-        opening = np.concatenate([upper, lower[::-1]])
-        draw.polygon(flat(pose.apply(opening)), fill=inside, outline=lip_color,
-                     width=pose.width(line * 1.6))
-        # Upper teeth: a band under the upper lip, kept inside the opening.
-        teeth_lower = upper.copy()
-        teeth_lower[:, 1] = np.minimum(upper[:, 1] + depth * TEETH_FRACTION, lower[:, 1])
-        teeth = np.concatenate([upper, teeth_lower[::-1]])
-        draw.polygon(flat(pose.apply(teeth)), fill=(240, 236, 226))
-        draw.polygon(flat(pose.apply(opening)), outline=line_color, width=pose.width(line * 0.6))
-    else:  # "o"
-        o_shape = ellipse_points(0.0, y + 0.03, w, face.mouth_open, 24)
-        lips = ellipse_points(0.0, y + 0.03, w + line * 0.8, face.mouth_open + line * 0.8, 24)
-        draw.polygon(flat(pose.apply(lips)), fill=lip_color)
-        draw.polygon(flat(pose.apply(o_shape)), fill=inside, outline=line_color,
-                     width=pose.width(line * 0.6))
+    for corner in parts["corners"]:
+        draw.line(flat(pose.apply(corner)), fill=line_color, width=pose.width(line * bold * 0.7))
+    # Open mouths: the interior; with teeth, a lip-coloured rim, the teeth on
+    # top and then a thin dark outline.
+    thin = pose.width(line * 0.6)
+    for opening in parts["opening"]:
+        opening_px = flat(pose.apply(opening))
+        if not parts["teeth"]:
+            draw.polygon(opening_px, fill=inside, outline=line_color, width=thin)
+            continue
+        draw.polygon(opening_px, fill=inside, outline=lip_color, width=pose.width(line * 1.6))
+        for teeth in parts["teeth"]:
+            draw.polygon(flat(pose.apply(teeth)), fill=(240, 236, 226))
+        draw.polygon(opening_px, outline=line_color, width=thin)
 
 
 def _draw_glasses(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
@@ -462,7 +520,7 @@ def render_face(rng: np.random.Generator, size: int = 64, smiling: bool = True) 
         size: output side length in pixels (64 for the dataset; any size
             works, e.g. 256 for a demo picture).
         smiling: True draws a smile (closed or open with teeth), False a
-            neutral line, a frown or a small "o" mouth.
+            frown, a grimace, a neutral line or a small "o" mouth.
 
     Returns:
         uint8 array of shape (size, size, 3), RGB.
@@ -474,8 +532,8 @@ def render_face(rng: np.random.Generator, size: int = 64, smiling: bool = True) 
                              blur_radius=rng.uniform(*BACKGROUND_BLUR) * SUPERSAMPLE * size / 64)
     draw = ImageDraw.Draw(canvas)
     # Pose: the head (half height = `scale`) roughly centred, a bit tilted.
-    shift = rng.uniform(-POSE_SHIFT, POSE_SHIFT, 2)
-    pose = Pose(center=canvas_px * (np.array([0.5, 0.47]) + shift),
+    shift = rng.uniform(-1.0, 1.0, 2) * np.asarray(POSE_SHIFT)
+    pose = Pose(center=canvas_px * (np.asarray(POSE_CENTER) + shift),
                 scale=canvas_px * rng.uniform(*POSE_SCALE),
                 angle_deg=rng.uniform(-POSE_ROTATION, POSE_ROTATION))
 
@@ -495,7 +553,7 @@ def render_face(rng: np.random.Generator, size: int = 64, smiling: bool = True) 
     return finish_image(canvas, size, rng, max_noise=4.0)
 
 
-def generate_happy(n_train: int = 600, n_test: int = 150, seed: int = 0) -> dict:
+def generate_happy(n_train: int = DEFAULT_N_TRAIN, n_test: int = 150, seed: int = 0) -> dict:
     """Synthetic stand-in for the course's "Happy House" dataset.
 
     Train and test come from the same distribution but independent random
