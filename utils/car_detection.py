@@ -200,10 +200,8 @@ def eval_random(fn, *, seed: int, shape, num_classes: int, image_shape=(720, 128
 @lru_cache(maxsize=2)
 def frame_outputs(frame: str):
     """The detector's decoded outputs ``yolo_head(model(frame))`` for a committed test frame."""
-    import tensorflow as tf
-
     _, image_data = preprocess_image(data.verified_path(f"car_detection/frames/{frame}"), MODEL_IMAGE_SIZE)
-    raw = detector()(tf.constant(image_data), training=False)
+    raw = detector()(image_data, training=False)
     return tuple(t.numpy() for t in yolo_head(raw, course_anchors(), len(course_classes())))
 
 
@@ -227,18 +225,21 @@ def detector():
     return load_detector()
 
 
-def show_image(image, title: str | None = None, width: float = 12.0):
-    """Show a PIL image (or an array) at a readable size."""
-    import matplotlib.pyplot as plt
+def show_image(image, title: str | None = None, width: int = 960):
+    """Show a PIL image (or a uint8 array) in the notebook, scaled to ``width`` pixels.
 
-    array = np.asarray(image)
-    figure, axis = plt.subplots(figsize=(width, width * array.shape[0] / array.shape[1]))
-    axis.imshow(array)
-    axis.axis("off")
+    The picture goes straight to the notebook as a PNG (no Matplotlib figure),
+    which keeps cells that show many frames fast.
+    """
+    from IPython.display import display
+    from PIL import Image
+
+    picture = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
+    if picture.width > width:
+        picture = picture.resize((width, round(picture.height * width / picture.width)), Image.Resampling.BILINEAR)
     if title:
-        axis.set_title(title)
-    figure.tight_layout()
-    plt.show()
+        print(title)
+    display(picture)
 
 
 def show_grid(image_path, grid: int = 16, model_image_size=MODEL_IMAGE_SIZE):
