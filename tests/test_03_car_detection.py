@@ -234,3 +234,90 @@ def test_random_inputs_keep_clear_of_the_thresholds(seed):
     scores, boxes, _ = cd.random_detections(seed, 40, 6, 0.5)
     overlaps = cd._pairwise_iou(boxes)[~np.eye(40, dtype=bool)]
     assert np.min(np.abs(overlaps - 0.5)) >= cd.MARGIN and len(np.unique(scores)) == 40
+
+
+# ---------------------------------------------------------------------------
+# Training and evaluation code
+# ---------------------------------------------------------------------------
+def test_kmeans_anchors_find_two_obvious_shapes():
+    from course.train_detector import kmeans_anchors
+
+    rng = np.random.default_rng(0)
+    wh = np.concatenate([rng.normal([1, 3], 0.05, (200, 2)), rng.normal([4, 2], 0.05, (200, 2))])
+    np.testing.assert_allclose(kmeans_anchors(wh, k=2), [[1, 3], [4, 2]], atol=0.05)  # sorted by area
+
+
+def test_encode_targets_puts_a_box_in_its_cell_and_best_anchor():
+    from course.train_detector import encode_targets
+
+    anchors = np.array([[1.0, 1.0], [2.0, 4.0]], np.float32)
+    # Centre (0.53, 0.27) of a 16 x 16 grid: column 8, row 4, offsets 0.48 and 0.32. Size 0.1 x 0.25
+    # of the image = 1.6 x 4 cells: anchor 1 (IoU 6.4 / 8 = 0.8) beats anchor 0 (1 / 6.4).
+    boxes = [np.array([[0.48, 0.145, 0.58, 0.395]], np.float32)]
+    targets, padded = encode_targets(boxes, [np.array([3])], anchors)
+    hit = np.argwhere(targets[..., 4] == 1)
+    assert hit.tolist() == [[0, 4, 8, 1]]
+    np.testing.assert_allclose(targets[0, 4, 8, 1], [0.48, 0.32, np.log(1.6 / 2), np.log(4 / 4), 1, 3], atol=1e-5)
+    np.testing.assert_allclose(padded[0, 0], [0.53, 0.27, 0.1, 0.25], atol=1e-6)
+    assert targets[..., 4].sum() == 1
+
+
+def test_yolo_loss_is_small_for_the_encoded_answer_and_large_for_a_blank_one(tf):
+    from course.train_detector import encode_targets, yolo_loss
+
+    anchors = np.array([[1.0, 1.0], [2.0, 4.0]], np.float32)
+    boxes = [np.array([[0.48, 0.145, 0.58, 0.395]], np.float32)]
+    targets, padded = encode_targets(boxes, [np.array([3])], anchors)
+    raw = np.zeros((1, 16, 16, 2, 11), np.float32)
+    raw[..., 4] = -12.0  # no object anywhere ...
+    t = targets[0, 4, 8, 1]
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    raw[0, 4, 8, 1, :5] = [logit(t[0]), logit(t[1]), t[2], t[3], 12.0]  # ... but here, exactly the box
+    raw[0, 4, 8, 1, 5 + 3] = 12.0
+    perfect = float(yolo_loss(raw.reshape(1, 16, 16, 22), targets, padded, anchors, 6))
+    blank = float(yolo_loss(np.zeros((1, 16, 16, 22), np.float32), targets, padded, anchors, 6))
+    assert perfect < 1e-2 < 10 < blank
+
+
+def test_average_precision_on_a_hand_worked_case():
+    import sys
+
+    sys.path.insert(0, str(paths.REPO_ROOT / "benchmarks"))
+    from detection import average_precision
+
+    truth = [(np.array([[0, 0, 10, 10], [20, 20, 30, 30]], float), np.array([0, 0]))]
+    # Ranked: a hit (precision 1, recall 1/2), a miss, then the second hit (precision 2/3, recall 1):
+    # AP = 1/2 * 1 + 1/2 * 2/3 = 5/6.
+    found = [(np.array([0.9, 0.8, 0.7]), np.array([[0, 0, 10, 10], [50, 50, 60, 60], [20, 20, 30, 31]], float),
+              np.array([0, 0, 0]))]
+    assert average_precision(found, truth, 1) == pytest.approx([5 / 6])
+    # A box of the wrong class or a duplicate never counts.
+    duplicate = [(np.array([0.9, 0.8]), np.array([[0, 0, 10, 10], [0, 0, 10, 10]], float), np.array([0, 0]))]
+    assert average_precision(duplicate, [(truth[0][0][:1], truth[0][1][:1])], 1) == pytest.approx([1.0])
+
+
+def test_the_shipped_detector_finds_the_labelled_objects_of_a_test_frame(reference, tf):
+    """Independent of the references: most labelled boxes of frame_01 are found with their class."""
+    labels = json.loads((paths.data_dir() / "car_detection" / "frames" / "labels.json").read_text())["frames"]
+    outputs = tuple(tf.constant(v) for v in cd.frame_outputs("frame_01.jpg"))
+    scores, boxes, classes = reference["yolo_eval"](outputs, image_shape=(720, 1280), score_threshold=0.5)
+    found = [(b[[1, 0, 3, 2]], c) for b, c in zip(boxes.numpy(), classes.numpy())]
+    names = cd.course_classes()
+    hits = 0
+    for entry in labels["frame_01.jpg"]:
+        truth = np.array(entry["box"])
+        hits += any(names[c] == entry["class"] and cd._pairwise_iou(np.array([truth, b]))[0, 1] >= 0.5
+                    for b, c in found)
+    assert hits >= 0.7 * len(labels["frame_01.jpg"]), (hits, len(labels["frame_01.jpg"]))
+
+
+@pytest.mark.slow
+def test_training_runs_end_to_end_and_writes_what_the_notebook_reads(tmp_path, tf):
+    from course.train_detector import train
+
+    summary = train(frames=64, epochs=1, batch=16, seed=7, out_dir=tmp_path, log=lambda line: None)
+    assert summary["parameters"] == yolo.tiny_yolo_body().count_params()
+    assert yolo.read_classes(tmp_path / "classes.txt") == list(roads.CLASSES)
+    assert yolo.read_anchors(tmp_path / "anchors.txt").shape == (5, 2)
+    model = yolo.tiny_yolo_body()
+    model.load_weights(tmp_path / "tiny_yolo.weights.h5")
