@@ -1,8 +1,9 @@
 """Deterministic generators of every course dataset.
 
-``course data`` (``make data``) calls :func:`build_all`, which writes the h5
-files and pictures under ``datasets/`` and records their sha256 in the
-manifest. The same seed gives the same bytes on any machine with the lock
+``course data`` (``make data``) calls :func:`build_all`, which runs the
+``build(out)`` of every module here that has one (faces, hands, roads), writing
+the h5 files and pictures under ``datasets/`` and recording their sha256 in
+the manifest. The same seed gives the same bytes on any machine with the lock
 installed: the generators use only NumPy's ``Generator`` and Pillow drawing,
 and the h5 files are written without timestamps.
 """
@@ -39,25 +40,25 @@ def write_png(path: Path, image: np.ndarray) -> Path:
     return path
 
 
+def generators() -> list:
+    """The generator modules of ``course/synth/``: every module that defines ``build(out)``, by name."""
+    import importlib
+    import pkgutil
+
+    modules = [importlib.import_module(f"{__name__}.{info.name}") for info in pkgutil.iter_modules(__path__)]
+    return [module for module in sorted(modules, key=lambda m: m.__name__) if hasattr(module, "build")]
+
+
 def build_all(out_dir: Path | None = None, record: bool = True) -> list[Path]:
-    """Generate every dataset into ``out_dir`` (default ``datasets/``). Returns the written paths."""
+    """Generate every dataset into ``out_dir`` (default ``datasets/``). Returns the written paths.
+
+    Each generator module's ``build(out)`` writes its files and returns
+    ``[(path, seed, description)]``; a new dataset needs only its own module.
+    """
     from utils.data import record_in_manifest
-    from course.synth.faces import generate_happy, render_face
-    from course.synth.hands import generate_signs
 
     out = Path(out_dir) if out_dir else paths.data_dir()
-    made = [  # (path, seed, what)
-        (write_h5(out / "happy" / "happy.h5", generate_happy(seed=0)), 0,
-         "Happy House faces: generate_happy(n_train=900, n_test=150, seed=0)"),
-        (write_h5(out / "signs" / "signs.h5", generate_signs(seed=1)), 1,
-         "SIGNS hands: generate_signs(n_train=1080, n_test=120, seed=1)"),
-        (write_png(out / "images" / "visitor.png", render_face(np.random.default_rng(7), size=256, smiling=True)), 7,
-         "assignment 01 picture: render_face(default_rng(7), size=256, smiling=True)"),
-    ]
-    from course.synth.roads import TEST_FRAMES_SEED, write_test_frames
-
-    made += [(path, TEST_FRAMES_SEED, f"assignment 03 test frame: write_test_frames(seed={TEST_FRAMES_SEED})")
-             for path in write_test_frames(out / "car_detection" / "frames")]
+    made = [entry for module in generators() for entry in module.build(out)]
     if record and out == paths.data_dir():
         for path, seed, what in made:
             record_in_manifest([path], "course data", seed=seed, made_by=f"course.synth: {what}")

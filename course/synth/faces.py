@@ -573,3 +573,18 @@ def generate_happy(n_train: int = DEFAULT_N_TRAIN, n_test: int = 150, seed: int 
         return render_face(rng, 64, smiling=bool(label))
 
     return classic_dataset(seed, n_train, n_test, 2, render)
+
+
+def build(out) -> list:
+    """``course data``: the Happy House h5 file and assignment 01's picture under ``out``.
+
+    Returns ``[(path, seed, description)]``.
+    """
+    from course.synth import write_h5, write_png
+
+    return [
+        (write_h5(out / "happy" / "happy.h5", generate_happy(seed=0)), 0,
+         f"Happy House faces: generate_happy(n_train={DEFAULT_N_TRAIN}, n_test=150, seed=0)"),
+        (write_png(out / "images" / "visitor.png", render_face(np.random.default_rng(7), size=256, smiling=True)), 7,
+         "assignment 01 picture: render_face(default_rng(7), size=256, smiling=True)"),
+    ]

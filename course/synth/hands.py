@@ -238,3 +238,11 @@ def generate_signs(n_train: int = 1080, n_test: int = 120, seed: int = 1) -> dic
         return render_hand(rng, 64, fingers=label)
 
     return classic_dataset(seed, n_train, n_test, 6, render)
+
+
+def build(out) -> list:
+    """``course data``: the SIGNS h5 file under ``out``. Returns ``[(path, seed, description)]``."""
+    from course.synth import write_h5
+
+    return [(write_h5(out / "signs" / "signs.h5", generate_signs(seed=1)), 1,
+             "SIGNS hands: generate_signs(n_train=1080, n_test=120, seed=1)")]

@@ -514,3 +514,9 @@ def write_test_frames(folder, seed: int = TEST_FRAMES_SEED, count: int = TEST_FR
     (folder / "labels.json").write_text(json.dumps({"box_format": "x_min, y_min, x_max, y_max (pixels)",
                                                     "frames": labels}, indent=1) + "\n")
     return written + [folder / "labels.json"]
+
+
+def build(out) -> list:
+    """``course data``: assignment 03's test frames and labels under ``out``. Returns ``[(path, seed, description)]``."""
+    return [(path, TEST_FRAMES_SEED, f"assignment 03 test frame: write_test_frames(seed={TEST_FRAMES_SEED})")
+            for path in write_test_frames(out / "car_detection" / "frames")]
