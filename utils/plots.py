@@ -14,18 +14,23 @@ def show_examples(images: np.ndarray, labels, names: dict | None = None, n: int 
         labels: integer labels, any shape with m elements.
         names: optional mapping label -> display name.
     """
-    import matplotlib.pyplot as plt
-
     labels = np.asarray(labels).reshape(-1)
     chosen = np.random.default_rng(seed).choice(len(images), size=min(n, len(images)), replace=False)
+    titles = [names.get(int(labels[i]), int(labels[i])) if names else int(labels[i]) for i in chosen]
+    image_grid(images, chosen, titles, columns=columns, title=title)
+
+
+def image_grid(images, chosen, titles, colors=None, columns: int = 6, cell=(1.6, 1.8), title: str | None = None):
+    """Show ``images[chosen]`` in a grid, each with its title (and title colour), then the figure."""
+    import matplotlib.pyplot as plt
+
     rows = int(np.ceil(len(chosen) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.8 * rows))
+    figure, axes = plt.subplots(rows, columns, figsize=(cell[0] * columns, cell[1] * rows))
     for axis in np.atleast_1d(axes).ravel():
         axis.axis("off")
-    for axis, index in zip(np.atleast_1d(axes).ravel(), chosen):
+    for k, (axis, index) in enumerate(zip(np.atleast_1d(axes).ravel(), chosen)):
         axis.imshow(images[index])
-        label = int(labels[index])
-        axis.set_title(names.get(label, label) if names else label, fontsize=9)
+        axis.set_title(titles[k], fontsize=9, color=colors[k] if colors else "black")
     if title:
         figure.suptitle(title)
     figure.tight_layout()

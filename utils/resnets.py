@@ -15,6 +15,7 @@ import numpy as np
 from utils.checking import models
 from utils.checking.grader import Grader
 from utils.checking.messages import ProbeError
+from utils.plots import image_grid
 from utils.plots import plot_history, show_examples  # noqa: F401  (re-exported for the notebook)
 
 ASSIGNMENT = "02_resnets"
@@ -71,8 +72,6 @@ def show_predictions(images, labels, probabilities, n: int = 12, columns: int = 
     true label follows in brackets). With ``mistakes_first`` the wrong answers
     are shown first, so the grid says where the model struggles.
     """
-    import matplotlib.pyplot as plt
-
     labels = np.asarray(labels).reshape(-1).astype(int)
     probabilities = np.asarray(probabilities)
     predicted = probabilities.argmax(axis=1)
@@ -80,21 +79,13 @@ def show_predictions(images, labels, probabilities, n: int = 12, columns: int = 
     if mistakes_first:
         order = np.concatenate([order[predicted[order] != labels[order]], order[predicted[order] == labels[order]]])
     chosen = order[:n]
-    rows = int(np.ceil(len(chosen) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.7 * columns, 1.95 * rows))
-    for axis in np.atleast_1d(axes).ravel():
-        axis.axis("off")
-    for axis, index in zip(np.atleast_1d(axes).ravel(), chosen):
-        axis.imshow(images[index])
+    titles, colors = [], []
+    for index in chosen:
         right = predicted[index] == labels[index]
         text = f"{predicted[index]} ({probabilities[index, predicted[index]]:.0%})"
-        if not right:
-            text += f" [{labels[index]}]"
-        axis.set_title(text, fontsize=9, color="green" if right else "red")
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    plt.show()
+        titles.append(text if right else text + f" [{labels[index]}]")
+        colors.append("green" if right else "red")
+    image_grid(images, chosen, titles, colors, columns=columns, cell=(1.7, 1.95), title=title)
 
 
 # ---------------------------------------------------------------------------
