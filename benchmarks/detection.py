@@ -32,7 +32,7 @@ from _common import table  # noqa: E402
 
 from course import references, spec  # noqa: E402
 from course.synth.roads import CLASSES, FRAME, render_scene, sample_scene, scene_rng  # noqa: E402
-from utils import yolo  # noqa: E402
+from utils import data, yolo  # noqa: E402
 
 HELD_OUT_SEED = 2000
 BASELINE_PROTOTYPES = 12
@@ -43,15 +43,6 @@ def _render_full(index_seed):
     seed, index = index_seed
     image, boxes, classes = render_scene(scene_rng(seed, index))
     return yolo.prepare_frame(image)[0], boxes, classes
-
-
-def corners_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of one (x0, y0, x1, y1) box with each row of ``b``."""
-    iw = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0, None)
-    ih = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0, None)
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
-    return inter / np.maximum(union, 1e-9)
 
 
 def average_precision(detections, truths, num_classes: int, iou_threshold: float = 0.5) -> list[float]:
@@ -70,7 +61,7 @@ def average_precision(detections, truths, num_classes: int, iou_threshold: float
         tp = np.zeros(len(scored))
         for k, (_, i, box) in enumerate(scored):
             if len(gt[i]):
-                overlaps = corners_iou(box, gt[i])
+                overlaps = yolo.pairwise_iou(box, gt[i])[0]
                 best = int(np.argmax(overlaps))
                 if overlaps[best] >= iou_threshold and not used[i][best]:
                     used[i][best] = True
@@ -117,7 +108,7 @@ def main() -> int:
     yolo_eval = reference["yolo_eval"]
     anchors = yolo.read_anchors(args.anchors) if args.anchors else yolo.course_anchors()
     model = yolo.tiny_yolo_body(len(anchors), len(CLASSES))
-    model.load_weights(args.weights or yolo.data.verified_path(yolo.WEIGHTS_FILE))
+    model.load_weights(args.weights or data.verified_path(yolo.WEIGHTS_FILE))
     infer = tf.function(lambda x: model(x, training=False))
 
     started = time.perf_counter()

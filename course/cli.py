@@ -41,9 +41,8 @@ def cmd_weights(args) -> int:
     from utils import paths as data_paths
 
     out = data_paths.data_dir() / yolo.DATA
-    summary = train_detector.train(args.frames, args.epochs, args.batch, args.seed, out,
-                                   log=lambda line: print(line, flush=True))
-    written = [out / name for name in ("tiny_yolo.weights.h5", "classes.txt", "anchors.txt", "training.json")]
+    summary, written = train_detector.train(args.frames, args.epochs, args.batch, args.seed, out,
+                                            log=lambda line: print(line, flush=True))
     data.record_in_manifest(written, "course weights", seed=args.seed,
                             made_by=f"course.train_detector: train(frames={args.frames}, epochs={args.epochs}, "
                                     f"batch={args.batch}, seed={args.seed})")

@@ -55,33 +55,41 @@ def render_frames(seed: int, count: int, size=yolo.MODEL_IMAGE_SIZE, processes: 
     return images, boxes, classes
 
 
-def kmeans_anchors(wh: np.ndarray, k: int = 5, seed: int = 0, iterations: int = 100) -> np.ndarray:
-    """YOLOv2's anchor clustering: k-means on (w, h) with distance 1 - IoU (boxes share a centre)."""
+def shape_iou(wh: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """IoU ``(n, k)`` of box shapes ``(n, 2)`` with anchor shapes ``(k, 2)``, as if they shared a centre."""
+    inter = np.minimum(wh[:, None, 0], anchors[None, :, 0]) * np.minimum(wh[:, None, 1], anchors[None, :, 1])
+    return inter / (wh[:, None, 0] * wh[:, None, 1] + anchors[None, :, 0] * anchors[None, :, 1] - inter)
+
+
+def _kmeans(points: np.ndarray, k: int, distance, centre, seed: int, iterations: int):
+    """Lloyd's k-means with a given ``distance(points, centres) -> (n, k)`` and ``centre(group)``.
+
+    Returns ``(centres (k, d), index of each point's nearest centre)``.
+    """
     rng = np.random.default_rng(seed)
-    centres = wh[rng.choice(len(wh), k, replace=False)]
+    centres = points[rng.choice(len(points), k, replace=False)]
     for _ in range(iterations):
-        inter = np.minimum(wh[:, None, 0], centres[None, :, 0]) * np.minimum(wh[:, None, 1], centres[None, :, 1])
-        iou = inter / (wh[:, None, 0] * wh[:, None, 1] + centres[None, :, 0] * centres[None, :, 1] - inter)
-        nearest = iou.argmax(axis=1)
-        new = np.array([np.median(wh[nearest == j], axis=0) if np.any(nearest == j) else centres[j]
-                        for j in range(k)])
+        nearest = distance(points, centres).argmin(axis=1)
+        new = np.array([centre(points[nearest == j]) if np.any(nearest == j) else centres[j] for j in range(k)])
         if np.allclose(new, centres):
             break
         centres = new
+    return centres, nearest
+
+
+def kmeans_anchors(wh: np.ndarray, k: int = 5, seed: int = 0, iterations: int = 100) -> np.ndarray:
+    """YOLOv2's anchor clustering: k-means on (w, h) with distance 1 - IoU (boxes share a centre), medians
+    as centres; sorted by area."""
+    centres, _ = _kmeans(wh, k, lambda p, c: -shape_iou(p, c), lambda group: np.median(group, axis=0),
+                         seed, iterations)
     return centres[np.argsort(centres[:, 0] * centres[:, 1])]
 
 
 def kmeans_boxes(boxes: np.ndarray, k: int, seed: int = 0, iterations: int = 50):
     """Plain k-means on (x0, y0, x1, y1) rows: ``(centres (k, 4), counts (k,))``, most frequent first."""
-    rng = np.random.default_rng(seed)
     k = min(k, len(boxes))
-    centres = boxes[rng.choice(len(boxes), k, replace=False)]
-    for _ in range(iterations):
-        nearest = ((boxes[:, None, :] - centres[None]) ** 2).sum(-1).argmin(1)
-        new = np.array([boxes[nearest == j].mean(0) if np.any(nearest == j) else centres[j] for j in range(k)])
-        if np.allclose(new, centres):
-            break
-        centres = new
+    centres, nearest = _kmeans(boxes, k, lambda p, c: ((p[:, None, :] - c[None]) ** 2).sum(-1),
+                               lambda group: group.mean(0), seed, iterations)
     counts = np.bincount(nearest, minlength=k)
     order = np.argsort(-counts, kind="stable")
     return centres[order], counts[order]
@@ -103,8 +111,7 @@ def encode_targets(boxes, classes, anchors: np.ndarray, grid: int = yolo.GRID):
             if j < MAX_BOXES:
                 padded[i, j] = (cx, cy, w, h)
             gw, gh = w * grid, h * grid
-            inter = np.minimum(gw, anchors[:, 0]) * np.minimum(gh, anchors[:, 1])
-            best = int(np.argmax(inter / (gw * gh + anchors[:, 0] * anchors[:, 1] - inter)))
+            best = int(np.argmax(shape_iou(np.array([[gw, gh]]), anchors)[0]))
             col, row = min(int(cx * grid), grid - 1), min(int(cy * grid), grid - 1)
             targets[i, row, col, best] = (cx * grid - col, cy * grid - row, np.log(gw / anchors[best, 0]),
                                           np.log(gh / anchors[best, 1]), 1.0, c)
@@ -146,7 +153,11 @@ def yolo_loss(raw, targets, true_boxes, anchors, num_classes: int):
 
 
 def train(frames: int, epochs: int, batch: int, seed: int, out_dir: Path, learning_rate: float = 2e-3,
-          log=print, checkpoint: bool = False) -> dict:
+          log=print, checkpoint: bool = False) -> tuple[dict, list[Path]]:
+    """Train from scratch; write the weights, classes, anchors and a summary to ``out_dir``.
+
+    Returns ``(summary, the written files)``.
+    """
     import tensorflow as tf
     from tensorflow import keras
 
@@ -189,12 +200,13 @@ def train(frames: int, epochs: int, batch: int, seed: int, out_dir: Path, learni
     seconds = time.perf_counter() - started
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_weights(out_dir / Path(yolo.WEIGHTS_FILE).name)
-    (out_dir / Path(yolo.CLASSES_FILE).name).write_text("\n".join(CLASSES) + "\n")
-    (out_dir / Path(yolo.ANCHORS_FILE).name).write_text(
-        ", ".join(f"{w:.5f},{h:.5f}" for w, h in anchors) + "\n")
+    written = [out_dir / Path(name).name for name in (yolo.WEIGHTS_FILE, yolo.CLASSES_FILE, yolo.ANCHORS_FILE)]
+    written.append(out_dir / "training.json")
+    model.save_weights(written[0])
+    written[1].write_text("\n".join(CLASSES) + "\n")
+    written[2].write_text(", ".join(f"{w:.5f},{h:.5f}" for w, h in anchors) + "\n")
     summary = {"frames": frames, "epochs": epochs, "batch": batch, "seed": seed,
                "learning_rate": learning_rate, "train_seconds": round(seconds),
                "parameters": int(model.count_params()), "anchors": anchors.round(5).tolist()}
-    (out_dir / "training.json").write_text(json.dumps(summary, indent=1) + "\n")
-    return summary
+    written[3].write_text(json.dumps(summary, indent=1) + "\n")
+    return summary, written

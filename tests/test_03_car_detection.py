@@ -221,7 +221,7 @@ def test_frame_probes_have_no_score_or_overlap_near_a_threshold(reference, tf, k
     threshold = probe.args["score_threshold"]
     assert np.min(np.abs(best - threshold)) > 0.01
     corners = yolo.yolo_boxes_to_corners(tf.constant(xy), tf.constant(wh)).numpy().reshape(-1, 4)[best >= threshold]
-    overlaps = cd._pairwise_iou(corners * [720, 1280, 720, 1280])
+    overlaps = yolo.pairwise_iou(corners * [720, 1280, 720, 1280])
     off_diagonal = overlaps[~np.eye(len(overlaps), dtype=bool)]
     assert off_diagonal.size == 0 or np.min(np.abs(off_diagonal - 0.5)) > 0.01
 
@@ -232,7 +232,7 @@ def test_random_inputs_keep_clear_of_the_thresholds(seed):
     best = (confidence * probs).max(-1)
     assert np.min(np.abs(best - 0.5)) >= cd.MARGIN
     scores, boxes, _ = cd.random_detections(seed, 40, 6, 0.5)
-    overlaps = cd._pairwise_iou(boxes)[~np.eye(40, dtype=bool)]
+    overlaps = yolo.pairwise_iou(boxes)[~np.eye(40, dtype=bool)]
     assert np.min(np.abs(overlaps - 0.5)) >= cd.MARGIN and len(np.unique(scores)) == 40
 
 
@@ -306,7 +306,7 @@ def test_the_shipped_detector_finds_the_labelled_objects_of_a_test_frame(referen
     hits = 0
     for entry in labels["frame_01.jpg"]:
         truth = np.array(entry["box"])
-        hits += any(names[c] == entry["class"] and cd._pairwise_iou(np.array([truth, b]))[0, 1] >= 0.5
+        hits += any(names[c] == entry["class"] and yolo.pairwise_iou(truth, b)[0, 0] >= 0.5
                     for b, c in found)
     assert hits >= 0.7 * len(labels["frame_01.jpg"]), (hits, len(labels["frame_01.jpg"]))
 
@@ -315,7 +315,8 @@ def test_the_shipped_detector_finds_the_labelled_objects_of_a_test_frame(referen
 def test_training_runs_end_to_end_and_writes_what_the_notebook_reads(tmp_path, tf):
     from course.train_detector import train
 
-    summary = train(frames=64, epochs=1, batch=16, seed=7, out_dir=tmp_path, log=lambda line: None)
+    summary, written = train(frames=64, epochs=1, batch=16, seed=7, out_dir=tmp_path, log=lambda line: None)
+    assert [p.name for p in written] == ["tiny_yolo.weights.h5", "classes.txt", "anchors.txt", "training.json"]
     assert summary["parameters"] == yolo.tiny_yolo_body().count_params()
     assert yolo.read_classes(tmp_path / "classes.txt") == list(roads.CLASSES)
     assert yolo.read_anchors(tmp_path / "anchors.txt").shape == (5, 2)

@@ -20,9 +20,9 @@ from utils import data
 from utils.checking.grader import Grader
 from utils.checking.messages import ProbeError
 from utils.yolo import (  # noqa: F401  (re-exported for the notebook)
-    MODEL_IMAGE_SIZE, course_anchors, course_classes, draw_boxes, get_colors_for_classes, load_detector,
-    preprocess_image, read_anchors, read_classes, scale_boxes, test_frames, tiny_yolo_body,
-    yolo_boxes_to_corners, yolo_head)
+    DATA, GRID, MODEL_IMAGE_SIZE, course_anchors, course_classes, draw_boxes, get_colors_for_classes,
+    load_detector, pairwise_iou, preprocess_image, read_anchors, read_classes, scale_boxes, test_frames,
+    tiny_yolo_body, yolo_boxes_to_corners, yolo_head)
 
 ASSIGNMENT = "03_car_detection"
 grade = Grader(ASSIGNMENT)
@@ -68,17 +68,6 @@ def random_filter_inputs(seed: int, shape, num_classes: int, threshold: float, k
     return boxes.astype(np.float32), confidence, probs.astype(np.float32)
 
 
-def _pairwise_iou(boxes: np.ndarray) -> np.ndarray:
-    """IoU of every pair of (y_min, x_min, y_max, x_max) boxes (as tf.image.non_max_suppression sees them)."""
-    y0, x0 = np.minimum(boxes[:, 0], boxes[:, 2]), np.minimum(boxes[:, 1], boxes[:, 3])
-    y1, x1 = np.maximum(boxes[:, 0], boxes[:, 2]), np.maximum(boxes[:, 1], boxes[:, 3])
-    ih = np.clip(np.minimum(y1[:, None], y1) - np.maximum(y0[:, None], y0), 0, None)
-    iw = np.clip(np.minimum(x1[:, None], x1) - np.maximum(x0[:, None], x0), 0, None)
-    inter = ih * iw
-    area = (y1 - y0) * (x1 - x0)
-    return inter / np.maximum(area[:, None] + area - inter, 1e-12)
-
-
 def random_detections(seed: int, n: int, num_classes: int, iou_threshold: float, image_shape=(720, 1280)):
     """``(scores (n,), boxes (n, 4) y_min x_min y_max x_max in pixels, classes (n,))`` for NMS.
 
@@ -94,7 +83,7 @@ def random_detections(seed: int, n: int, num_classes: int, iou_threshold: float,
         c = centres[rng.integers(len(centres))] + rng.normal(0, 0.04 * height, 2)
         h, w = rng.uniform(0.05, 0.25) * height, rng.uniform(0.03, 0.15) * width
         box = np.array([c[0] - h / 2, c[1] - w / 2, c[0] + h / 2, c[1] + w / 2])
-        if kept and np.any(np.abs(_pairwise_iou(np.vstack(kept + [box]))[-1, :-1] - iou_threshold) < MARGIN):
+        if kept and np.any(np.abs(pairwise_iou(box, kept)[0] - iou_threshold) < MARGIN):
             continue
         kept.append(box)
     scores = rng.permutation(np.linspace(0.3, 0.99, n)) + rng.uniform(0, 1e-3, n)
@@ -200,7 +189,7 @@ def eval_random(fn, *, seed: int, shape, num_classes: int, image_shape=(720, 128
 @lru_cache(maxsize=2)
 def frame_outputs(frame: str):
     """The detector's decoded outputs ``yolo_head(model(frame))`` for a committed test frame."""
-    _, image_data = preprocess_image(data.verified_path(f"car_detection/frames/{frame}"), MODEL_IMAGE_SIZE)
+    _, image_data = preprocess_image(data.verified_path(f"{DATA}/frames/{frame}"), MODEL_IMAGE_SIZE)
     raw = detector()(image_data, training=False)
     return tuple(t.numpy() for t in yolo_head(raw, course_anchors(), len(course_classes())))
 
@@ -242,7 +231,7 @@ def show_image(image, title: str | None = None, width: int = 960):
     display(picture)
 
 
-def show_grid(image_path, grid: int = 16, model_image_size=MODEL_IMAGE_SIZE):
+def show_grid(image_path, grid: int = GRID, model_image_size=MODEL_IMAGE_SIZE):
     """Show the detector's input with its S x S grid of cells drawn over it."""
     import matplotlib.pyplot as plt
 
@@ -258,7 +247,7 @@ def show_grid(image_path, grid: int = 16, model_image_size=MODEL_IMAGE_SIZE):
     plt.show()
 
 
-def show_anchors(anchors, grid: int = 16, model_image_size=MODEL_IMAGE_SIZE):
+def show_anchors(anchors, grid: int = GRID, model_image_size=MODEL_IMAGE_SIZE):
     """Draw the anchor boxes (width, height in grid cells) centred in the detector's input."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle

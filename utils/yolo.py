@@ -148,6 +148,22 @@ def yolo_boxes_to_corners(box_xy, box_wh):
                      axis=-1)
 
 
+def pairwise_iou(boxes_a, boxes_b=None) -> np.ndarray:
+    """IoU of every box of ``boxes_a`` (n, 4) with every box of ``boxes_b`` (m, 4; default ``boxes_a``).
+
+    Any corner order works as long as both use the same one, (y_min, x_min, y_max, x_max) or
+    (x_min, y_min, x_max, y_max); a box given with its corners swapped counts as the same box.
+    """
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = a if boxes_b is None else np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    lo_a, hi_a = np.minimum(a[:, :2], a[:, 2:]), np.maximum(a[:, :2], a[:, 2:])
+    lo_b, hi_b = np.minimum(b[:, :2], b[:, 2:]), np.maximum(b[:, :2], b[:, 2:])
+    sides = np.clip(np.minimum(hi_a[:, None], hi_b) - np.maximum(lo_a[:, None], lo_b), 0, None)
+    inter = sides[..., 0] * sides[..., 1]
+    area_a, area_b = (hi_a - lo_a).prod(1), (hi_b - lo_b).prod(1)
+    return inter / np.maximum(area_a[:, None] + area_b - inter, 1e-12)
+
+
 def scale_boxes(boxes, image_shape):
     """Boxes ``(y_min, x_min, y_max, x_max)`` as image fractions -> pixels of an image of ``(height, width)``."""
     import tensorflow as tf

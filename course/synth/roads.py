@@ -227,10 +227,11 @@ def sample_scene(rng: np.random.Generator) -> Scene:
                   sidewalk_m=rng.uniform(*SIDEWALK_M),
                   weather=str(rng.choice(WEATHER, p=WEATHER_WEIGHTS)), things=[],
                   seed_bits=int(rng.integers(2 ** 31)))
-    things = [_vehicle(rng, scene) for _ in range(rng.integers(COUNTS["vehicle"][0], COUNTS["vehicle"][1] + 1))]
-    things += [_pedestrian(rng, scene) for _ in range(rng.integers(COUNTS["pedestrian"][0], COUNTS["pedestrian"][1] + 1))]
-    things += [_traffic_light(rng, scene) for _ in range(rng.integers(COUNTS["traffic light"][0], COUNTS["traffic light"][1] + 1))]
-    things += [_traffic_sign(rng, scene) for _ in range(rng.integers(COUNTS["traffic sign"][0], COUNTS["traffic sign"][1] + 1))]
+    things = []
+    for kind, make in (("vehicle", _vehicle), ("pedestrian", _pedestrian), ("traffic light", _traffic_light),
+                       ("traffic sign", _traffic_sign)):
+        low, high = COUNTS[kind]
+        things += [make(rng, scene) for _ in range(rng.integers(low, high + 1))]
     scene.things = _visible_things(things)
     return scene
 
