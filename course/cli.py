@@ -119,7 +119,7 @@ def _isolation(args) -> str:
 
 def cmd_grade(args) -> int:
     """Autograde every submission folder under SUBMISSIONS/<student>/<assignment>/."""
-    from course import grading, intake
+    from course import grading, intake, judge
 
     source = Path(args.submissions).resolve()
     out = Path(args.out).resolve() if args.out else paths.grading_dir() / "class"
@@ -150,7 +150,9 @@ def cmd_grade(args) -> int:
           + (f"; {len(not_graded)} submission folders cannot be graded (listed with their reason)" if not_graded else ""))
     results = grading.grade_class(out, submissions, hints=not args.no_hints, isolation=isolation,
                                   memory_mb=args.memory_mb, processes=args.processes, timeout=args.timeout,
-                                  not_graded=tuple(not_graded), notes=notes)
+                                  scratch_mb=args.scratch_mb, not_graded=tuple(not_graded), notes=notes,
+                                  judge_limits=judge.JudgeLimits(memory_mb=args.judge_memory_mb,
+                                                                 wall_s=args.judge_timeout))
     _report(results, out)
     return 0
 
@@ -265,6 +267,8 @@ def cmd_lab(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from course import judge, sandbox
+
     parser = argparse.ArgumentParser(prog="course", description="The CNN course: data, release, grading, checks.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -300,6 +304,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-mb", type=int, default=4096, help="memory cap per submission (default 4096 MB)")
     p.add_argument("--processes", type=int, default=256, help="process cap per submission (default 256)")
     p.add_argument("--timeout", type=int, default=300, help="wall limit per submission in seconds (default 300)")
+    p.add_argument("--scratch-mb", type=int, default=sandbox.DEFAULT_SCRATCH_MB,
+                   help=f"size of a submission's scratch folder (default {sandbox.DEFAULT_SCRATCH_MB} MB)")
+    p.add_argument("--judge-memory-mb", type=int, default=judge.DEFAULT_JUDGE_MEMORY_MB,
+                   help=f"memory cap of the judge of one submission (default {judge.DEFAULT_JUDGE_MEMORY_MB} MB)")
+    p.add_argument("--judge-timeout", type=int, default=judge.DEFAULT_JUDGE_WALL_S,
+                   help=f"wall limit of the judge of one submission (default {judge.DEFAULT_JUDGE_WALL_S} s)")
     p.set_defaults(func=cmd_grade)
     p = sub.add_parser("check", help="self-check a notebook before submitting (non-zero exit if a test fails)")
     p.add_argument("notebook")

@@ -20,20 +20,21 @@ import dataclasses
 import io
 import json
 import os
+import secrets
 import shutil
 import signal
-import secrets
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from course import cells as notebooks
-from course import paths
-from course import sandbox
+from course import paths, sandbox
 from course import spec as specs
+from course.judge import Judge, JudgeFailed, JudgeLimits
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]
 # Wall-clock limit for autograding one student's notebook: the per-cell timeout
@@ -227,11 +228,13 @@ class StudentResult:
     status: str = "graded"
     reason: str = ""
     seconds: float = 0.0
+    judge: dict = field(default_factory=dict)  # how its judge ran (course.judge.Judge.usage), for benchmarks
 
 
 def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback: bool = True,
                 timeout: float = STUDENT_TIMEOUT_S, hints: bool = True, isolation: str = "bwrap",
                 memory_mb: int = sandbox.DEFAULT_MEMORY_MB, processes: int = sandbox.DEFAULT_PROCESSES,
+                scratch_mb: int = sandbox.DEFAULT_SCRATCH_MB, judge_limits: JudgeLimits | None = None,
                 not_graded: tuple = (), notes: dict | None = None, log=print) -> list[StudentResult]:
     """Autograde ``submissions[student][assignment] = notebook`` in the class folder ``root``.
 
@@ -248,29 +251,23 @@ def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback
     added to that submission's reason (e.g. what the intake repaired). The class folder is built next to
     ``root`` and replaces it only when the run is complete.
     """
-    from course import references, trusted
-    from utils.notebook import setup
-
-    setup(verbose=False)  # the trusted references run our solutions with TensorFlow, quietly
     final = Path(root).resolve()
     check_class_folder(final)
     root = prepare_class_folder(final.with_name(final.name + ".partial"))
     assignments = sorted({a for per_student in submissions.values() for a in per_student})
+    # Seeds are drawn afresh for every submission: one submission's observations never fit another's.
     rng = np.random.default_rng(secrets.randbits(128))
-    plans = {}
     for assignment in assignments:
         result = _nbgrader(["generate_assignment", assignment, "--force"], root=root)
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result.stdout}")
-        spec = specs.load(assignment)
-        plan, trusted_args = trusted.make_plan(spec, rng)
-        plans[assignment] = (spec, plan, trusted_args, references.reference_values(spec, trusted_args))
-    limits = sandbox.Limits(wall_s=timeout, memory_mb=memory_mb, processes=processes)
+    limits = sandbox.Limits(wall_s=timeout, memory_mb=memory_mb, processes=processes, scratch_mb=scratch_mb)
     results = [dataclasses.replace(r) for r in not_graded]
+    (root / "logs").mkdir(exist_ok=True)
     for student, per_assignment in submissions.items():
         for assignment, notebook in per_assignment.items():
-            spec, plan, trusted_args, reference = plans[assignment]
-            result = _grade_one(root, spec, student, notebook, plan, trusted_args, reference, limits, isolation, hints)
+            result = _grade_one(root, specs.load(assignment), student, notebook, rng, limits,
+                                judge_limits or JudgeLimits(), isolation, hints)
             extra = (notes or {}).get((student, assignment))
             if extra:
                 result.reason = "; ".join(filter(None, [extra, result.reason]))
@@ -283,75 +280,104 @@ def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback
             _nbgrader(["generate_feedback", assignment, "--force"], root=root)
         _annotate_feedback(root, results)
     _write_csv(root, results)
-    shutil.rmtree(root / "work", ignore_errors=True)
+    _remove(root / "work")
     _replace(root, final)
     return results
 
 
-def _grade_one(root: Path, spec, student: str, notebook: dict, plan: dict, trusted_args: dict, reference: dict,
-               limits, isolation: str, hints: bool) -> StudentResult:
-    """One submission: its own scratch folder and gradebook copy, the sandboxed run, the trusted verdicts."""
-    from course import trusted
+SANDBOX_STUDENT = "student"  # the submission's name inside its sandbox; the class gradebook has the real one
 
-    scratch = root / "work" / student / spec.id
-    submitted = scratch / "submitted" / student / spec.id
+
+def _grade_one(root: Path, spec, student: str, notebook: dict, rng: np.random.Generator, limits: sandbox.Limits,
+               judge_limits: JudgeLimits, isolation: str, hints: bool) -> StudentResult:
+    """One submission: its own seeds, sandboxed run and judge; nothing of it is left when it returns.
+
+    The grader writes the sandbox's inputs (the notebook, a gradebook copy, the
+    plan); the sandbox exports ``autograded/`` and ``observations/`` as a capped
+    stream, unpacked here as hostile input; the judge, a capped child process
+    started with the sandbox, decides the cells. The work folder is removed
+    before the next submission runs."""
+    from course import trusted, untrusted
+
+    plan, trusted_args = trusted.make_plan(spec, rng)
+    (root / "work").mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="submission-", dir=root / "work"))
+    inputs = work / "input"
+    submitted = inputs / "submitted" / SANDBOX_STUDENT / spec.id
     submitted.mkdir(parents=True)
     (submitted / spec.notebook).write_text(json.dumps(notebook, indent=1))
     (submitted / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC")
-    shutil.copy2(root / "gradebook.db", scratch / "gradebook.db")
-    shutil.copy2(paths.REPO_ROOT / "nbgrader_config.py", scratch / "nbgrader_config.py")
-    (scratch / "plan.json").write_text(json.dumps(plan))
-    observations = scratch / "observations"
-    observations.mkdir()
-    argv = NBGRADER + ["autograde", spec.id, f"--student={student}", "--create", "--force",
-                       f"--CourseDirectory.root={scratch}", f"--CourseDirectory.source_directory={scratch / 'source'}",
-                       f"--CourseDirectory.db_url=sqlite:///{scratch / 'gradebook.db'}"]
+    shutil.copy2(root / "gradebook.db", inputs / "gradebook.db")
+    shutil.copy2(paths.REPO_ROOT / "nbgrader_config.py", inputs / "nbgrader_config.py")
+    (inputs / "plan.json").write_text(json.dumps(plan))
+    for folder in (inputs, *inputs.rglob("*")):  # readable by the sandbox's unprivileged user
+        folder.chmod(0o755 if folder.is_dir() else 0o644)
+    argv = NBGRADER + ["autograde", spec.id, f"--student={SANDBOX_STUDENT}", "--create", "--force",
+                       "--CourseDirectory.root={work}", "--CourseDirectory.source_directory={work}/source",
+                       "--CourseDirectory.db_url=sqlite:///{work}/gradebook.db"]
     env = {"PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
-           "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_PLAN": str(scratch / "plan.json"),
+           "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "3", "COURSE_PLAN": "{work}/plan.json",
            # The runtime of this checkout, whatever the environment's own install points at.
            "PYTHONPATH": str(paths.REPO_ROOT),
-           "COURSE_OBSERVATIONS": str(observations), "COURSE_HINTS": "1" if hints else "0"}
-    (root / "logs").mkdir(exist_ok=True)
-    outcome = sandbox.run(argv, scratch=scratch, env=env, limits=limits, isolation=isolation,
-                          log_path=root / "logs" / f"{student}.{spec.id}.log")
-    autograded = scratch / "autograded" / student / spec.id / spec.notebook
-    shown = _read_untrusted_notebook(autograded)
-    verdicts = trusted.judge(spec, observations, reference, trusted_args,
-                             trusted.notebook_verdicts(shown) if shown else None)
-    result = StudentResult(student, spec.id, max_score=float(sum(spec.points().values())), seconds=outcome.seconds)
+           "COURSE_OBSERVATIONS": "{work}/observations", "COURSE_HINTS": "1" if hints else "0"}
+    export = work / "export"
+    result = StudentResult(student, spec.id, max_score=float(sum(spec.points().values())))
+    judge = Judge(spec.id, trusted_args, work, isolation=isolation, limits=judge_limits,
+                  log_path=root / "logs" / f"{student}.{spec.id}.judge.log")
+    try:
+        outcome = sandbox.run(argv, inputs=inputs, env=env, limits=limits, isolation=isolation,
+                              log_path=root / "logs" / f"{student}.{spec.id}.log", export_path=work / "export.tar",
+                              scratch=work / "scratch")
+        result.seconds = outcome.seconds
+        shown = f"autograded/{SANDBOX_STUDENT}/{spec.id}/{spec.notebook}"
+        refused = untrusted.extract_export(work / "export.tar", export, (shown, "observations/*"))
+        judged = judge.verdicts(shown, submitted / spec.notebook)
+    except JudgeFailed as failure:
+        judge.close()
+        _remove(work)
+        result.status = "not graded"
+        result.reason = f"the grader could not judge what this submission left: {failure}"
+        result.cells = {c.grade_id: CellGrade(0.0, float(c.points), problem=str(failure)[:500]) for c in spec.tests}
+        _write_feedback_notebook(root, result, notebooks.read(release_notebook(spec.id)), spec.notebook)
+        return result
+    judge.close()
+    result.judge = judge.usage
+    _remove(work)
     for cell in spec.tests:
-        verdict = verdicts[cell.grade_id]
-        result.cells[cell.grade_id] = CellGrade(float(cell.points if verdict.passed else 0), float(cell.points),
-                                                verdict.kernel_passed, verdict.verdicts_differ,
-                                                "; ".join(verdict.problems)[:500])
+        verdict = judged["verdicts"].get(cell.grade_id) or {"passed": False, "problems": ["not judged"]}
+        result.cells[cell.grade_id] = CellGrade(float(cell.points if verdict["passed"] else 0), float(cell.points),
+                                                verdict.get("kernel_passed"), bool(verdict.get("verdicts_differ")),
+                                                "; ".join(map(str, verdict.get("problems", [])))[:500])
     result.score = sum(c.score for c in result.cells.values())
+    reasons = []
     if outcome.killed:
-        result.status, result.reason = "partly graded", f"stopped at the {outcome.killed}; cells that ran are scored"
+        result.status = "partly graded"
+        reasons.append(f"stopped at the {outcome.killed}; cells that ran are scored")
     elif outcome.returncode != 0:
         result.status = "partly graded"
-        result.reason = f"nbgrader or the kernel failed (exit {outcome.returncode}); see logs/{student}.{spec.id}.log"
+        reasons.append(f"nbgrader or the kernel failed (exit {outcome.returncode}); "
+                       f"see logs/{student}.{spec.id}.log")
     differ = [g for g, c in result.cells.items() if c.verdicts_differ]
     if differ:
-        result.reason = "; ".join(filter(None, [result.reason, "verdicts differ: " + ", ".join(differ)]))
-    target = root / "autograded" / student / spec.id
-    target.mkdir(parents=True, exist_ok=True)
-    # Feedback shows the notebook as the kernel left it, or, when nothing usable came back, as handed in.
-    (target / spec.notebook).write_text(json.dumps(shown or notebook, indent=1))
+        reasons.append("verdicts differ: " + ", ".join(differ))
+    scratch_notes = refused + [n for n in outcome.notes if n.startswith("the submission's files")] \
+        + judged.get("notes", [])
+    if scratch_notes:
+        reasons.append("from its scratch folder: " + "; ".join(scratch_notes))
+    result.reason = "; ".join(reasons)
+    _write_feedback_notebook(root, result, judged["notebook"], spec.notebook)
     return result
 
 
-def _read_untrusted_notebook(path: Path) -> dict | None:
-    """A notebook the sandbox wrote, or None: size-capped, plain file, valid nbformat 4."""
-    import nbformat
+def _remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
 
-    try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > 50 << 20:
-            return None
-        notebook = nbformat.reads(path.read_text(), as_version=4)
-        nbformat.validate(notebook)
-        return notebook
-    except Exception:  # noqa: BLE001  (whatever the kernel left behind)
-        return None
+
+def _write_feedback_notebook(root: Path, result: StudentResult, notebook: dict, name: str) -> None:
+    """The autograded copy feedback is made from: always a file the grader writes itself."""
+    target = root / "autograded" / result.student / result.assignment
+    target.mkdir(parents=True, exist_ok=True)
+    (target / name).write_text(json.dumps(notebook, indent=1))
 
 
 def _record_scores(root: Path, results: list[StudentResult]) -> None:

@@ -19,29 +19,28 @@ references:
 The notebook's own verdict of each test cell (did it raise?) is compared too:
 where it and the trusted verdict on the cell's public probes disagree, the cell
 is flagged for the instructor ("verdicts differ"); a student who patched the
-checks sees a passing cell that the grader failed. Observations are untrusted input: size-capped,
-parsed as JSON and NumPy arrays without pickle, and any problem with them fails
-the probe.
+checks sees a passing cell that the grader failed. Observations are hostile input
+(:mod:`course.untrusted`, :mod:`course.model_guard`): read without following links,
+size-capped, depth-bounded, parsed as JSON and NumPy arrays without pickle, and
+any problem with them fails the probe. :mod:`course.judge` runs all of this in
+a capped child process per submission.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from course import model_guard, untrusted
 from course.spec import Assignment
 from utils.checking.compare import decode
 from utils.checking.observe import file_stem
 from utils.checking.store import resolve_runner
 
-MAX_OBSERVATION_BYTES = 50 << 20  # a ResNet50 configuration is ~0.3 MB; arrays here are small
-KERAS_MODULE = re.compile(r"^keras(\.[A-Za-z0-9_]+)*$")
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-REFUSED_CLASSES = {"Lambda", "TFOpLambda", "__lambda__", "function"}
+MAX_OBSERVATION_BYTES = 4 << 20  # a ResNet50 configuration is 0.17 MB; the largest probe's arrays 0.1 MB
 
 
 @dataclass
@@ -82,38 +81,40 @@ def make_plan(spec: Assignment, rng: np.random.Generator) -> tuple[dict, dict]:
 # ---------------------------------------------------------------------------
 
 
-def _read_json(path: Path):
-    if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_OBSERVATION_BYTES:
-        raise ValueError(f"{path.name} is missing, not a plain file, or too large")
-    return json.loads(path.read_text())
-
-
 def read_observation(folder: Path, key: str) -> dict:
-    """``{"value": ...}``, ``{"model": json text}`` or ``{"error": text}``; a missing file is an error."""
+    """``{"value": ...}``, ``{"model": config}`` or ``{"error": text}``; anything else is ``{"missing": why}``.
+
+    ``folder`` is the grader's copy of the submission's observations (see
+    :func:`course.untrusted.extract_export`); each file is still read as hostile
+    input: no link followed, a regular file, size-capped, depth-bounded JSON, and
+    arrays checked before they are expanded (only for a value probe)."""
     stem = file_stem(key)
-    if not (folder / f"{stem}.json").exists():
+    try:
+        raw = untrusted.read_file(folder, f"{stem}.json", MAX_OBSERVATION_BYTES)
+    except FileNotFoundError:
         return {"missing": "no result recorded: the test cell stopped before this check ran "
                            "(an earlier check in the cell failed, an error, or a timeout)"}
+    except (OSError, untrusted.Refused) as error:
+        return {"missing": f"unreadable observation ({error})"}
     try:
-        document = _read_json(folder / f"{stem}.json")
+        document = untrusted.loads_json(raw)
         if not isinstance(document, dict) or document.get("key") != key:
-            raise ValueError("the observation does not belong to this probe")
-        arrays = {}
-        npz = folder / f"{stem}.npz"
-        if npz.exists():
-            if npz.is_symlink() or npz.stat().st_size > MAX_OBSERVATION_BYTES:
-                raise ValueError("the array file is not a plain file, or too large")
-            with np.load(npz, allow_pickle=False) as store:
-                arrays = {name: store[name] for name in store.files}
+            raise untrusted.Refused("the observation does not belong to this probe")
         if "error" in document:
             return {"error": str(document["error"])[:2000]}
         if "model" in document and isinstance(document["model"], str):
-            return {"model": document["model"]}
-        if "value" in document:
-            return {"value": decode(document["value"], arrays)}
-        raise ValueError("the observation holds no value")
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        return {"missing": f"unreadable observation ({type(error).__name__}: {error})"}
+            return {"model": untrusted.loads_json(document["model"])}
+        if "value" not in document:
+            raise untrusted.Refused("the observation holds no value")
+        arrays = {}
+        try:
+            arrays = untrusted.load_npz(untrusted.read_file(folder, f"{stem}.npz", MAX_OBSERVATION_BYTES),
+                                        MAX_OBSERVATION_BYTES)
+        except FileNotFoundError:
+            pass
+        return {"value": decode(document["value"], arrays)}
+    except (OSError, untrusted.Refused, KeyError, TypeError, ValueError) as error:
+        return {"missing": f"unreadable observation ({type(error).__name__}: {error})"[:500]}
 
 
 def notebook_verdicts(notebook: dict) -> dict[str, bool]:
@@ -137,38 +138,25 @@ def notebook_verdicts(notebook: dict) -> dict[str, bool]:
 # ---------------------------------------------------------------------------
 
 
-def check_keras_config(node, depth: int = 0) -> None:
-    """Refuse a model configuration that names anything but Keras' own classes (no Lambda, no custom code)."""
-    if depth > 200:
-        raise ValueError("the model configuration is nested too deeply")
-    if isinstance(node, dict):
-        module, name = node.get("module"), node.get("class_name")
-        if module is not None and not (isinstance(module, str) and KERAS_MODULE.match(module)):
-            raise ValueError(f"the model uses {module}.{name}, which is not part of Keras")
-        if name is not None and (not isinstance(name, str) or not IDENTIFIER.match(name) or name in REFUSED_CLASSES):
-            raise ValueError(f"the model uses {name!r}, which the grader does not rebuild "
-                             "(use Keras layers and operations, not Lambda layers or custom classes)")
-        if "registered_name" in node and node["registered_name"] not in (None, name):
-            raise ValueError(f"the model uses a registered custom object {node['registered_name']!r}")
-        for value in node.values():
-            check_keras_config(value, depth + 1)
-    elif isinstance(node, list):
-        for value in node:
-            check_keras_config(value, depth + 1)
-
-
 class ModelCache:
-    """Rebuilt models by configuration, so one configuration is rebuilt once per submission."""
+    """Rebuilt models by configuration, so one configuration is rebuilt once per submission.
+
+    A configuration is checked (:func:`course.model_guard.check_model_config`:
+    an allow-list of classes and size bounds) before it is built, and built with
+    Keras' safe mode on."""
 
     def __init__(self):
         self.models: dict[str, object] = {}
 
-    def rebuild(self, text: str):
+    def rebuild(self, config: dict):
+        text = json.dumps(config, sort_keys=True)
         if text not in self.models:
             import keras
+            from keras.src.saving import serialization_lib
 
-            check_keras_config(json.loads(text))
-            self.models[text] = keras.models.model_from_json(text)
+            model_guard.check_model_config(config)
+            with serialization_lib.SafeModeScope(True):
+                self.models[text] = keras.models.model_from_json(json.dumps(model_guard.model_for_building(config)))
         return self.models[text]
 
 
@@ -214,6 +202,8 @@ def _judge_probe(probe, observation: dict, expected, args: dict, models: ModelCa
     if "model" in observation:
         try:
             got = runner.measure(models.rebuild(observation["model"]), **args)
+        except untrusted.Refused as error:
+            return f"the grader did not rebuild your model: {error}"
         except Exception as error:  # noqa: BLE001  (a configuration Keras cannot rebuild or measure)
             return f"the grader could not rebuild your model: {type(error).__name__}: {str(error)[:300]}"
     else:
