@@ -267,7 +267,10 @@ def cmd_lab(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from course import judge, sandbox
+    try:
+        from course import judge, sandbox
+    except ImportError:  # the student bundle ships the student commands only
+        judge = sandbox = None
 
     parser = argparse.ArgumentParser(prog="course", description="The CNN course: data, release, grading, checks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -295,22 +298,25 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("release", help="sync test cells, then regenerate assignments/ from solutions/ with nbgrader")
     p.add_argument("assignments", nargs="*")
     p.set_defaults(func=cmd_release)
-    p = sub.add_parser("grade", help="autograde SUBMISSIONS/<student>/<assignment>/*.ipynb")
-    p.add_argument("submissions", nargs="?", default=str(paths.grading_dir() / "submissions"))
-    p.add_argument("--out", help="class folder for gradebook, feedback, CSV (default .grading/class)")
-    p.add_argument("--no-hints", action="store_true", help="leave known-mistake hints out of the feedback (exams)")
-    p.add_argument("--no-isolation", action="store_true",
-                   help="run submissions without the bubblewrap sandbox (only for submissions you trust)")
-    p.add_argument("--memory-mb", type=int, default=4096, help="memory cap per submission (default 4096 MB)")
-    p.add_argument("--processes", type=int, default=256, help="process cap per submission (default 256)")
-    p.add_argument("--timeout", type=int, default=300, help="wall limit per submission in seconds (default 300)")
-    p.add_argument("--scratch-mb", type=int, default=sandbox.DEFAULT_SCRATCH_MB,
-                   help=f"size of a submission's scratch folder (default {sandbox.DEFAULT_SCRATCH_MB} MB)")
-    p.add_argument("--judge-memory-mb", type=int, default=judge.DEFAULT_JUDGE_MEMORY_MB,
-                   help=f"memory cap of the judge of one submission (default {judge.DEFAULT_JUDGE_MEMORY_MB} MB)")
-    p.add_argument("--judge-timeout", type=int, default=judge.DEFAULT_JUDGE_WALL_S,
-                   help=f"wall limit of the judge of one submission (default {judge.DEFAULT_JUDGE_WALL_S} s)")
-    p.set_defaults(func=cmd_grade)
+    if sandbox is not None:
+        p = sub.add_parser("grade", help="autograde SUBMISSIONS/<student>/<assignment>/*.ipynb")
+        p.add_argument("submissions", nargs="?", default=str(paths.grading_dir() / "submissions"))
+        p.add_argument("--out", help="class folder for gradebook, feedback, CSV (default .grading/class)")
+        p.add_argument("--no-hints", action="store_true", help="leave known-mistake hints out of the feedback (exams)")
+        p.add_argument("--no-isolation", action="store_true",
+                       help="run submissions without the bubblewrap sandbox (only for submissions you trust)")
+        p.add_argument("--memory-mb", type=int, default=sandbox.DEFAULT_MEMORY_MB,
+                       help=f"memory cap per submission (default {sandbox.DEFAULT_MEMORY_MB} MB)")
+        p.add_argument("--processes", type=int, default=sandbox.DEFAULT_PROCESSES,
+                       help=f"process cap per submission (default {sandbox.DEFAULT_PROCESSES})")
+        p.add_argument("--timeout", type=int, default=300, help="wall limit per submission in seconds (default 300)")
+        p.add_argument("--scratch-mb", type=int, default=sandbox.DEFAULT_SCRATCH_MB,
+                       help=f"size of a submission's scratch folder (default {sandbox.DEFAULT_SCRATCH_MB} MB)")
+        p.add_argument("--judge-memory-mb", type=int, default=judge.DEFAULT_JUDGE_MEMORY_MB,
+                       help=f"memory cap of the judge of one submission (default {judge.DEFAULT_JUDGE_MEMORY_MB} MB)")
+        p.add_argument("--judge-timeout", type=int, default=judge.DEFAULT_JUDGE_WALL_S,
+                       help=f"wall limit of the judge of one submission (default {judge.DEFAULT_JUDGE_WALL_S} s)")
+        p.set_defaults(func=cmd_grade)
     p = sub.add_parser("check", help="self-check a notebook before submitting (non-zero exit if a test fails)")
     p.add_argument("notebook")
     p.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
