@@ -2,7 +2,7 @@
 # fresh clone and it sets itself up first.
 #
 #   make demo        set up, regenerate the release, autograde the demo class
-#   make test        the whole test suite (what CI runs)
+#   make test        the linter (ruff) and the whole test suite (what CI runs)
 #   make test-fast   unit tests only (seconds)
 #   make lab         open JupyterLab on your copy of the student notebooks (Validate only)
 #   make lab-instructor  JupyterLab on the repository with nbgrader's formgrader
@@ -10,7 +10,7 @@
 #   make grade       autograde the submissions in .grading/submissions/<student>/<assignment>/
 #   make bundle      the zip a class receives (no solutions, specs or hidden references)
 #   make data        regenerate datasets/ bit-for-bit; make references: the reference outputs
-#   make weights     retrain assignment 03's detector from scratch (about 45 min on 2 cores)
+#   make weights     rebuild the assignments' pretrained networks (course/weights/; training takes long)
 #   make setup GPU=1 use TensorFlow's CUDA build on a Linux machine with an NVIDIA GPU
 
 PYTHON ?= python3.11
@@ -45,6 +45,7 @@ demo: setup
 	$(BIN)/course demo
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 test-fast: setup
@@ -80,7 +81,7 @@ check-lock: setup
 
 # Re-resolve the lock from the direct dependencies (needs the network), then run `make test`.
 DIRECT = "tensorflow-cpu==2.21.*" "keras>=3,<4" "nbgrader==0.9.6" "jupyterlab>=4,<5" "notebook>=7,<8" \
-         numpy h5py matplotlib pillow pytest pytest-xdist "soupsieve<3"
+         numpy h5py matplotlib pillow pytest pytest-xdist "soupsieve<3" ruff
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"

@@ -16,8 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table  # noqa: E402
+from course.benchmarking import table
 
 ROOT = Path(__file__).resolve().parents[1]
 MANYLINUX = range(17, 40)
@@ -72,7 +71,8 @@ def resolve(tags: list[str], environment: dict) -> tuple[bool, str, set[str]]:
         run = subprocess.run(command, capture_output=True, text=True)
         if run.returncode != 0:
             return False, (run.stderr.strip().splitlines() or ["?"])[-1][:90], set()
-        installed = {item["metadata"]["name"].lower().replace("_", "-") for item in json.loads(report.read_text())["install"]}
+        installed = {item["metadata"]["name"].lower().replace("_", "-")
+                     for item in json.loads(report.read_text())["install"]}
         return True, f"{len(installed)} packages", installed
 
 

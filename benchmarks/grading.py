@@ -22,22 +22,20 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cell_label, cell_seconds, table  # noqa: E402
-
-from course import demo, grading, spec  # noqa: E402
+from course import demo, grading, inprocess, intake, spec
+from course.benchmarking import cell_label, cell_seconds, table
 
 
 def grade_once(assignment: str, workdir: Path, hints: bool = True, student: str = "reference",
                isolation: str = "bwrap"):
     if student == "reference":
-        notebook = grading.submission(assignment, grading.reference_answers(assignment))
+        notebook = inprocess.submission(assignment, inprocess.reference_answers(assignment))
     else:  # the demo's partly wrong student: failing checks, so hints are looked up
-        notebook = grading.submission(assignment, mutants=demo.partly_wrong_mutants(assignment))
+        notebook = inprocess.submission(assignment, mutants=demo.partly_wrong_mutants(assignment))
     submissions = {"reference": {assignment: notebook}}
     root = workdir / f"{assignment}-{time.monotonic_ns()}"
     started = time.perf_counter()
-    results = grading.grade_class(root, submissions, feedback=False, hints=hints, isolation=isolation,
+    results = grading.grade_class(root, intake.handed_in(submissions), feedback=False, hints=hints, isolation=isolation,
                                   log=lambda line: None)
     wall = time.perf_counter() - started
     result = results[0]

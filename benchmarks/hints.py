@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table  # noqa: E402
-
-from course import grading, spec  # noqa: E402
-from utils.notebook import setup  # noqa: E402
+from course import inprocess, spec
+from course.benchmarking import table
+from utils.notebook import setup
 
 
 def main() -> int:
@@ -31,8 +28,8 @@ def main() -> int:
     for assignment in [spec.resolve(a) for a in args.assignments] or spec.ids():
         for mistake in spec.load(assignment).mistakes:
             for variant in (False, True):
-                notebook = grading.submission(assignment, mutants=[mistake], variant=variant)
-                results = grading.run_in_process(notebook, assignment)
+                notebook = inprocess.submission(assignment, mutants=[mistake], variant=variant)
+                results = inprocess.run_in_process(notebook, assignment)
                 for cell in sorted(mistake.lost):
                     has_hint = f"Hint: {mistake.hint}" in results[cell].message
                     given += has_hint

@@ -20,10 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table  # noqa: E402
-
-from course import grading, judge, spec  # noqa: E402
+from course import grading, inprocess, intake, judge, spec
+from course.benchmarking import table
 
 
 def main() -> int:
@@ -38,9 +36,10 @@ def main() -> int:
         for assignment in assignments:
             peaks, cpus, answers, lives = [], [], [], []
             for _ in range(args.runs):
-                notebook = grading.submission(assignment, grading.reference_answers(assignment))
+                notebook = inprocess.submission(assignment, inprocess.reference_answers(assignment))
                 root = Path(tmp) / f"{assignment}-{time.monotonic_ns()}"
-                result = grading.grade_class(root, {"reference": {assignment: notebook}}, feedback=False,
+                result = grading.grade_class(root, intake.handed_in({"reference": {assignment: notebook}}),
+                                             feedback=False,
                                              log=lambda line: None)[0]
                 assert result.score == result.max_score, (assignment, result.reason)
                 usage = result.judge

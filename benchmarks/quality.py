@@ -20,17 +20,13 @@ import re
 import resource
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cell_label, cell_seconds, table  # noqa: E402
+import nbformat
+from nbclient import NotebookClient
 
-import nbformat  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
-
-from baseline import raw_pixel_accuracy  # noqa: E402
-from course import cells, spec  # noqa: E402
-from utils import data  # noqa: E402
+from course import cells, spec
+from course.baselines import loader_baseline
+from course.benchmarking import cell_label, cell_seconds, table
 
 ACCURACY_LINE = re.compile(r"test accuracy[^:]*: ([0-9.]+)")
 
@@ -75,14 +71,13 @@ def main() -> int:
         for bar, accuracy in zip(bars, found):
             ok = accuracy >= bar.minimum
             baseline_text, baseline_bar = "-", "-"
-            if bar.dataset:
-                if bar.dataset not in baselines:
-                    X_train, Y_train, X_test, Y_test, classes = getattr(data, f"load_{bar.dataset}_dataset")()
-                    baselines[bar.dataset] = raw_pixel_accuracy(X_train, Y_train, X_test, Y_test, len(classes))
-                baseline_text = f"{baselines[bar.dataset]:.3f}"
+            if bar.loader:
+                if bar.loader not in baselines:
+                    baselines[bar.loader] = loader_baseline(bar.loader)["test"]
+                baseline_text = f"{baselines[bar.loader]:.3f}"
                 if bar.baseline_max is not None:
                     baseline_bar = f"<= {bar.baseline_max:.2f}"
-                    ok = ok and baselines[bar.dataset] <= bar.baseline_max
+                    ok = ok and baselines[bar.loader] <= bar.baseline_max
             failures += not ok
             rows.append([assignment, bar.model, f"{accuracy:.3f}", f">= {bar.minimum:.2f}", baseline_text,
                          baseline_bar, "ok" if ok else "BELOW BAR"])

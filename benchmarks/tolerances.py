@@ -19,10 +19,11 @@ probe the table gives the largest deviation over the variants, the tolerance,
 spread fits into the tolerance) and ``separation`` = how many tolerances the
 closest known mistake lies from the reference at its most different element.
 Exact kinds (shapes, counts, layer summaries) must be identical in every
-variant. Detections compared as a set (``Boxes``) use the worst matched pair:
-its score difference over ``score_atol`` or its ``1 - IoU`` over ``1 - min_iou``;
-a missing or extra box counts as infinitely far (a known mistake that changes
-the set has separation inf). The bars: headroom >= 10 and separation >= 10.
+variant. Each comparison kind measures its own deviation
+(``utils.checking.compare``: ``Comparison.deviation``); detections compared as a
+set (``Boxes``) use the worst matched pair, and a missing or extra box counts as
+infinitely far (a known mistake that changes the set has separation inf). The
+bars: headroom >= 10 and separation >= 10.
 """
 
 from __future__ import annotations
@@ -35,13 +36,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table  # noqa: E402
-
-from course import spec as specs  # noqa: E402
-from utils.checking import compare, store  # noqa: E402
+from course import spec as specs
+from course.benchmarking import table
+from utils.checking import store
 
 WORKER = r"""
 import os, pickle, sys
@@ -90,51 +87,6 @@ def recompute(assignment: str, variant: str, folder: Path) -> dict:
         return pickle.load(handle)
 
 
-def close_parts(kind, got, want):
-    """``(Close comparison, got array, want array)`` for every float part of a value."""
-    if isinstance(kind, compare.Close):
-        yield kind, np.asarray(got, np.float64), np.asarray(want, np.float64)
-    elif isinstance(kind, compare.Items):
-        for part, g, w in zip(kind.parts, got, want):
-            yield from close_parts(part, g, w)
-    elif isinstance(kind, compare.Fields):
-        for name, part in kind.parts.items():
-            yield from close_parts(part, got[name], want[name])
-
-
-def box_deviation(kind, got, want) -> tuple[float, float]:
-    """Detections compared as a set: ``(tolerances used, largest score difference)``.
-
-    Tolerances used is the worst matched pair's score difference over ``score_atol`` or its
-    ``1 - IoU`` over ``1 - min_iou``; inf when a box is missing or left over.
-    """
-    got, want = kind._unpack(got), kind._unpack(want)
-    if isinstance(got, str) or isinstance(want, str):
-        return float("inf"), float("inf")
-    pairs, missing, extra = kind._match(got, want)
-    if missing or extra:
-        return float("inf"), float("inf")
-    worst, score = 0.0, 0.0
-    for i, j in pairs:
-        difference = abs(got[0][j] - want[0][i])
-        overlap = compare.box_iou(want[1][i], got[1][j])
-        worst = max(worst, difference / kind.score_atol, (1 - overlap) / (1 - kind.min_iou))
-        score = max(score, difference)
-    return worst, score
-
-
-def tolerances_used(kind, got, want) -> float:
-    """The largest ``|got - want| / (atol + rtol |want|)`` over the float parts (inf: shapes differ)."""
-    if isinstance(kind, compare.Boxes):
-        return box_deviation(kind, got, want)[0]
-    worst = 0.0
-    for part, g, w in close_parts(kind, got, want):
-        if g.shape != w.shape:
-            return float("inf")
-        worst = max(worst, float(np.max(np.abs(g - w) / part.allowed(w)))) if w.size else worst
-    return worst
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*")
@@ -145,42 +97,23 @@ def main() -> int:
             runs = {variant: recompute(assignment, variant, Path(tmp)) for variant in VARIANTS}
             stored = {p["key"]: p for part in store.PARTS for p in store.load(assignment, part)["probes"]}
             for key, probe in stored.items():
-                kind = probe["compare"]
-                if isinstance(kind, compare.Boxes):
-                    used, absolute = max((box_deviation(kind, run["values"][key], probe["expected"])
-                                          for run in runs.values()), key=lambda pair: pair[0])
-                    mistakes = [tolerances_used(kind, m["value"], probe["expected"])
-                                for m in probe["mistakes"].values() if "value" in m]
-                    separation = min(mistakes, default=float("inf"))
-                    headroom = 1.0 / used if used > 0 else float("inf")
-                    rows.append([assignment, key, f"set: IoU>={kind.min_iou:g}, score+-{kind.score_atol:g}",
-                                 f"{absolute:.1e}", "-", "inf" if headroom == float("inf") else f"{headroom:.0f}",
-                                 "inf" if separation == float("inf") else f"{separation:.0f}", len(mistakes)])
-                    if headroom < BARS["headroom"] or separation < BARS["separation"]:
-                        below.append(key)
-                    continue
-                if not any(True for _ in close_parts(kind, probe["expected"], probe["expected"])):
-                    same = all(kind.difference(run["values"][key], probe["expected"]) is None for run in runs.values())
-                    rows.append([assignment, key, kind.kind, "identical" if same else "DIFFERS", "exact", "-", "-", "-"])
+                kind, expected = probe["compare"], probe["expected"]
+                if kind.exact:
+                    same = all(kind.difference(run["values"][key], expected) is None for run in runs.values())
+                    rows.append([assignment, key, kind.kind, "identical" if same else "DIFFERS", "exact",
+                                 "-", "-", "-"])
                     below += [] if same else [key]
                     continue
-                deviations = {v: tolerances_used(kind, run["values"][key], probe["expected"]) for v, run in runs.items()}
+                deviations = {v: kind.deviation(run["values"][key], expected) for v, run in runs.items()}
                 worst_variant = max(deviations, key=deviations.get)
                 used = deviations[worst_variant]
-                absolute = max(float(np.max(np.abs(g - w))) if w.size else 0.0
-                               for run in runs.values()
-                               for _, g, w in close_parts(kind, run["values"][key], probe["expected"]))
+                absolute = max(kind.absolute_deviation(run["values"][key], expected) for run in runs.values())
                 headroom = 1.0 / used if used > 0 else float("inf")
-                mistakes = [tolerances_used(kind, m["value"], probe["expected"])
-                            for m in probe["mistakes"].values() if "value" in m]
+                mistakes = [kind.deviation(m["value"], expected) for m in probe["mistakes"].values() if "value" in m]
                 separation = min(mistakes, default=float("inf"))
-                tol = ", ".join(f"{p.atol:g}+{p.rtol:g}|x|" for p in {p for p, _, _ in
-                                                                       close_parts(kind, probe["expected"],
-                                                                                   probe["expected"])})
-                rows.append([assignment, key, tol, f"{absolute:.1e}", worst_variant,
+                rows.append([assignment, key, kind.tolerance_text(), f"{absolute:.1e}", worst_variant,
                              "inf" if headroom == float("inf") else f"{headroom:.0f}",
-                             "inf" if separation == float("inf") else f"{separation:.0f}",
-                             len(mistakes)])
+                             "inf" if separation == float("inf") else f"{separation:.0f}", len(mistakes)])
                 if headroom < BARS["headroom"] or separation < BARS["separation"]:
                     below.append(key)
             jitted = runs["XLA"]["jitted"]

@@ -6,9 +6,7 @@ Run ``course --help`` or ``course COMMAND --help``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -36,18 +34,33 @@ def cmd_data(args) -> int:
 
 
 def cmd_weights(args) -> int:
-    from course import train_detector
-    from utils import data, yolo
+    from course import weights
+    from utils import data
     from utils import paths as data_paths
 
-    out = data_paths.data_dir() / yolo.DATA
-    summary, written = train_detector.train(args.frames, args.epochs, args.batch, args.seed, out,
-                                            log=lambda line: print(line, flush=True))
-    data.record_in_manifest(written, "course weights", seed=args.seed,
-                            made_by=f"course.train_detector: train(frames={args.frames}, epochs={args.epochs}, "
-                                    f"batch={args.batch}, seed={args.seed})")
-    print(f"trained in {summary['train_seconds']} s; wrote {', '.join(p.name for p in written)}; "
-          "hashes recorded in datasets/manifest.json. Next: course references 03")
+    try:
+        chosen = weights.slots_for(args.assignments)
+    except (KeyError, ValueError) as error:
+        raise SystemExit(f"course weights: {error.args[0]}") from None
+    if not chosen:
+        print("no assignment declares a pretrained network (course/weights/)")
+        return 0
+    for slot in chosen:
+        if args.seed is not None and slot.SEED is None:
+            raise SystemExit(f"course weights: the network of {slot.ASSIGNMENT} draws nothing at random "
+                             "(it is imported, not trained); --seed does not apply")
+    out = data_paths.data_dir()
+    for slot in chosen:
+        seed = slot.SEED if args.seed is None else args.seed
+        started = time.perf_counter()
+        written = slot.build(out, seed, log=lambda line: print(line, flush=True))
+        details = {"seed": seed} if seed is not None else {}
+        data.record_in_manifest(written, "course weights", **details, made_by=f"{slot.__name__}: build(seed={seed})")
+        print(f"{slot.ASSIGNMENT}: built in {time.perf_counter() - started:.0f} s; wrote "
+              + ", ".join(Path(p).relative_to(out).as_posix() for p in written)
+              + f" under {out}; hashes recorded in {data.manifest_path().name}")
+        print(f"Next: regenerate the references of {slot.ASSIGNMENT} (`course references {slot.ASSIGNMENT}`) "
+              f"and update the sha256 in {slot.CARD}")
     return 0
 
 
@@ -135,22 +148,13 @@ def cmd_grade(args) -> int:
     found = intake.collect(source)
     if not found:
         raise SystemExit(f"course grade: no submission folders under {source}/<student>/<assignment>/")
-    submissions: dict[str, dict[str, dict]] = {}
-    notes, not_graded = {}, []
-    for entry in found:
-        reason = "; ".join(entry.notes)
-        if entry.graded:
-            submissions.setdefault(entry.student, {})[entry.assignment] = entry.notebook
-            if reason:
-                notes[(entry.student, entry.assignment)] = f"{entry.status}: {reason}" if entry.status != "ok" else reason
-        else:
-            not_graded.append(grading.StudentResult(entry.student, entry.assignment, status="not graded",
-                                                    reason="; ".join(filter(None, [entry.status, reason]))))
-    print(f"grading {sum(len(v) for v in submissions.values())} notebooks into {out}"
-          + (f"; {len(not_graded)} submission folders cannot be graded (listed with their reason)" if not_graded else ""))
-    results = grading.grade_class(out, submissions, hints=not args.no_hints, isolation=isolation,
+    graded = sum(1 for entry in found if entry.graded)
+    cannot = len(found) - graded
+    print(f"grading {graded} notebooks into {out}"
+          + (f"; {cannot} submission folders cannot be graded (listed with their reason)" if cannot else ""))
+    results = grading.grade_class(out, found, hints=not args.no_hints, isolation=isolation,
                                   memory_mb=args.memory_mb, processes=args.processes, timeout=args.timeout,
-                                  scratch_mb=args.scratch_mb, not_graded=tuple(not_graded), notes=notes,
+                                  scratch_mb=args.scratch_mb,
                                   judge_limits=judge.JudgeLimits(memory_mb=args.judge_memory_mb,
                                                                  wall_s=args.judge_timeout))
     _report(results, out)
@@ -186,7 +190,7 @@ def cmd_bundle(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from course import demo, grading
+    from course import demo, grading, intake
 
     assignments = _assignments(args.assignments)
     print("1/3 regenerating the release from solutions/ ...")
@@ -194,7 +198,8 @@ def cmd_demo(args) -> int:
     out = paths.grading_dir() / "demo"
     print(f"2/3 autograding the demo class ({', '.join(demo.STUDENTS)}) into {out} ...")
     args.demo = True
-    results = grading.grade_class(out, demo.class_submissions(assignments), isolation=_isolation(args))
+    results = grading.grade_class(out, intake.handed_in(demo.class_submissions(assignments)),
+                                  isolation=_isolation(args))
     print("3/3 results")
     _report(results, out)
     problems = []
@@ -212,38 +217,9 @@ def cmd_demo(args) -> int:
 
 def cmd_check(args) -> int:
     """The student's self-check: run the notebook like the grader, list failing cells."""
-    from nbgrader.validator import Validator
-    from traitlets.config import Config
+    from course import lab
 
-    notebook = Path(args.notebook).resolve()
-    if not notebook.exists():
-        raise SystemExit(f"course check: {notebook} does not exist")
-    config = Config()
-    config.Execute.timeout = args.timeout
-    validator = Validator(config=config)
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    print(f"running {notebook.name} from top to bottom, as the grader will (this takes a little while)...")
-    try:
-        results = validator.validate(str(notebook))
-    except Exception as error:  # a notebook that cannot even be read or started
-        print(f"could not run the notebook: {type(error).__name__}: {error}")
-        return 2
-    failed = results.get("failed", [])
-    changed = results.get("changed", []) + results.get("type_changed", [])
-    for entry in changed:
-        print("\nA locked or test cell was changed; the grader will restore it:\n" + _indent(entry.get("source", "")))
-    for entry in failed:
-        error = re.sub(r"\x1b\[[0-9;]*m", "", entry.get("raw_error") or entry.get("error", ""))
-        print("\nFAILED:\n" + _indent(entry.get("source", "")) + "\n\n" + _indent(error))
-    if failed or changed:
-        print(f"\n{len(failed)} cell(s) failed, {len(changed)} cell(s) changed. Fix them before you submit.")
-        return 1
-    print("All test cells pass. Ready to submit.")
-    return 0
-
-
-def _indent(text: str) -> str:
-    return "\n".join("    " + line for line in str(text).splitlines())
+    return lab.check(Path(args.notebook), args.timeout)
 
 
 def cmd_lab(args) -> int:
@@ -277,11 +253,10 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("data", help="regenerate datasets/ bit-for-bit and record hashes")
     p.set_defaults(func=cmd_data)
-    p = sub.add_parser("weights", help="train the car detector (assignment 03) from scratch, about 45 min on 2 cores")
-    p.add_argument("--frames", type=int, default=9000, help="training frames rendered (default 9000)")
-    p.add_argument("--epochs", type=int, default=7)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--seed", type=int, default=1000, help="the training stream's seed (default 1000)")
+    p = sub.add_parser("weights", help="rebuild the assignments' pretrained networks (course/weights/) and "
+                                       "record their hashes; training one can take most of an hour")
+    p.add_argument("assignments", nargs="*", help="default: every assignment that declares a network")
+    p.add_argument("--seed", type=int, default=None, help="override each network's own seed (its module's SEED)")
     p.set_defaults(func=cmd_weights)
     p = sub.add_parser("references", help="recompute the reference outputs of the solutions")
     p.add_argument("assignments", nargs="*")
@@ -332,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", help="where your copies live (default my_work/)")
     p.add_argument("--copy-only", action="store_true", help="copy the notebooks, do not start JupyterLab")
     p.add_argument("--instructor", action="store_true",
-                   help="JupyterLab on the repository with nbgrader's formgrader and lists (students see Validate only)")
+                   help="JupyterLab on the repository with nbgrader's formgrader and lists "
+                        "(students see Validate only)")
     p.set_defaults(func=cmd_lab)
 
     args = parser.parse_args(argv)

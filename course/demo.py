@@ -13,13 +13,14 @@
 from __future__ import annotations
 
 from course import cells as notebooks
-from course import grading
+from course import inprocess
 from course import spec as specs
 
 STUDENTS = ("reference", "untouched", "partly_wrong", "hostile")
 
 LOOP_FOREVER = "# A cell that never finishes.\nwhile True:\n    pass\n"
-NOISY_AND_RAISES = "\nimport os\nos.write(2, b'hostile submission writing to stderr\\n')\nraise RuntimeError('hostile submission: this cell raises')\n"
+NOISY_AND_RAISES = ("\nimport os\nos.write(2, b'hostile submission writing to stderr\\n')\n"
+                    "raise RuntimeError('hostile submission: this cell raises')\n")
 
 
 # What the grader's per-cell timeout does to the looping cell, for the in-process measurement.
@@ -32,7 +33,7 @@ def partly_wrong_mutants(assignment: str):
 
 
 def hostile_answers(assignment: str, loop: str = LOOP_FOREVER) -> dict[str, str]:
-    answers = grading.reference_answers(assignment)
+    answers = inprocess.reference_answers(assignment)
     first, second = list(answers)[:2]
     answers[first] = answers[first] + NOISY_AND_RAISES
     answers[second] = loop
@@ -47,15 +48,15 @@ def hostile_submission(assignment: str) -> dict:
         notebook["cells"].remove(tests[0])  # delete the first test cell
         tests[-1]["source"] = "pass  # the test was here\n"  # and empty the last one
 
-    return grading.submission(assignment, answers, edit=vandalise)
+    return inprocess.submission(assignment, answers, edit=vandalise)
 
 
 def class_submissions(assignments: list[str]) -> dict[str, dict[str, dict]]:
     """``{student: {assignment: notebook}}`` for the demo class."""
     return {
-        "reference": {a: grading.submission(a, grading.reference_answers(a)) for a in assignments},
-        "untouched": {a: grading.submission(a) for a in assignments},
-        "partly_wrong": {a: grading.submission(a, mutants=partly_wrong_mutants(a)) for a in assignments},
+        "reference": {a: inprocess.submission(a, inprocess.reference_answers(a)) for a in assignments},
+        "untouched": {a: inprocess.submission(a) for a in assignments},
+        "partly_wrong": {a: inprocess.submission(a, mutants=partly_wrong_mutants(a)) for a in assignments},
         "hostile": {a: hostile_submission(a) for a in assignments},
     }
 
@@ -74,12 +75,12 @@ def expected_scores(assignment: str) -> dict[str, float]:
         from utils.notebook import _stderr_silenced
 
         with _stderr_silenced():  # the hostile cell writes to file descriptor 2
-            results = grading.run_in_process(notebook, assignment, catch_interrupts=True)
+            results = inprocess.run_in_process(notebook, assignment, catch_interrupts=True)
         return float(sum(points[g] for g, result in results.items() if result.passed))
 
     return {
         "reference": float(sum(points.values())),
         "untouched": 0.0,
-        "partly_wrong": measured(grading.submission(assignment, mutants=partly_wrong_mutants(assignment))),
-        "hostile": measured(grading.submission(assignment, hostile_answers(assignment, loop=INTERRUPTED))),
+        "partly_wrong": measured(inprocess.submission(assignment, mutants=partly_wrong_mutants(assignment))),
+        "hostile": measured(inprocess.submission(assignment, hostile_answers(assignment, loop=INTERRUPTED))),
     }

@@ -1,23 +1,20 @@
 """Release, autograde and report, on top of nbgrader.
 
-Two ways to run a notebook's tests:
+* :func:`release` writes the test cells from the specs and regenerates ``assignments/``;
+* :func:`grade_class` -- ``nbgrader generate_assignment`` into a class folder's
+  own gradebook, then ``nbgrader autograde`` for **one submission at a time, in
+  its own sandbox** (:mod:`course.sandbox`), and points decided by its judge
+  (:mod:`course.judge`) outside the student's process. Feedback HTML and
+  gradebook CSVs are written next to the class's gradebook.
 
-* :func:`grade_class` -- the real thing: ``nbgrader generate_assignment`` into a
-  class folder's own gradebook, then ``nbgrader autograde`` for **one submission
-  at a time, in its own sandbox and scratch folder** (:mod:`course.sandbox`),
-  and points decided by :mod:`course.trusted` outside the student's process.
-  Feedback HTML and gradebook CSVs are written next to the class's gradebook.
-* :func:`run_in_process` -- executes a notebook's set-up, answer and test cells
-  in this Python process (no kernel, no nbgrader). It is only for trusted code
-  (our solutions and known mutants): fast enough to check every mutant.
+Running trusted notebooks here (solutions, known mistakes) is
+:mod:`course.inprocess`; reading handed-in folders is :mod:`course.intake`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import dataclasses
-import io
 import json
 import os
 import secrets
@@ -26,14 +23,16 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from course import cells as notebooks
-from course import paths, sandbox
+from course import inprocess, paths, sandbox
 from course import spec as specs
+from course.intake import Submission
 from course.judge import Judge, JudgeFailed, JudgeLimits
 
 NBGRADER = [sys.executable, "-m", "nbgrader"]
@@ -81,100 +80,6 @@ def release(assignments: list[str] | None = None) -> None:
                             f"--CourseDirectory.release_directory={paths.assignments_dir()}"], root=root)
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader could not release {assignment}:\n{result.stdout}")
-
-
-# ---------------------------------------------------------------------------
-# Building submissions
-# ---------------------------------------------------------------------------
-
-
-def release_notebook(assignment: str) -> Path:
-    path = notebooks.release_notebook(specs.load(assignment))
-    if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist. Run `make release`.")
-    return path
-
-
-def submission(assignment: str, answers: dict[str, str] | None = None, mutants=(), edit=None,
-               variant: bool = False) -> dict:
-    """A student notebook: the release with answer cells filled in.
-
-    Args:
-        answers: grade_id -> code for answer cells; ``None`` leaves the release untouched.
-        mutants: known mistakes (``course.spec.Mistake``) applied on top of the reference answers.
-        edit: optional function ``edit(notebook) -> None`` for hostile changes.
-        variant: apply each mistake's second spelling instead of its main patch.
-    """
-    notebook = notebooks.read(release_notebook(assignment))
-    replacements = dict(answers or {})
-    if mutants and answers is None:
-        replacements = reference_answers(assignment)
-    for mutant in mutants:
-        base = replacements.get(mutant.cell, reference_answers(assignment)[mutant.cell])
-        patch = mutant.variant if variant else mutant.patch
-        replacements[mutant.cell] = notebooks.apply_patch(base, list(patch), mutant.name)
-    for cell in notebook["cells"]:
-        gid = notebooks.grade_id(cell)
-        if gid in replacements and notebooks.grading_meta(cell).get("solution"):
-            cell["source"] = replacements[gid]
-    if edit:
-        edit(notebook)
-    return notebook
-
-
-def reference_answers(assignment: str) -> dict[str, str]:
-    """grade_id -> the reference code of each answer cell."""
-    notebook = notebooks.read(notebooks.solution_notebook(specs.load(assignment)))
-    return {notebooks.grade_id(c): notebooks.answer_code(c) for c in notebook["cells"]
-            if notebooks.grading_meta(c).get("solution")}
-
-
-# ---------------------------------------------------------------------------
-# In-process runs (trusted code only)
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class CellResult:
-    grade_id: str
-    points: float
-    passed: bool
-    message: str = ""
-
-
-def run_in_process(notebook: dict, assignment: str, catch_interrupts: bool = False) -> dict[str, CellResult]:
-    """Execute a notebook's nbgrader cells here and score its test cells like nbgrader would.
-
-    As in ``nbgrader autograde``, locked and test cells (with their hidden tests)
-    come from the solution notebook, whatever the submission holds. A test cell
-    earns its points when it raises nothing and writes nothing to stderr. With
-    ``catch_interrupts`` a cell that raises ``KeyboardInterrupt`` fails like a
-    cell the grader's timeout interrupted, and the run goes on.
-    """
-    source_cells = {notebooks.grade_id(c): c for c in notebooks.graded_cells(
-        notebooks.read(notebooks.solution_notebook(specs.load(assignment))))}
-    namespace: dict = {"__name__": "__main__"}
-    results: dict[str, CellResult] = {}
-    for cell in notebooks.graded_cells(notebook):
-        gid = notebooks.grade_id(cell)
-        if not notebooks.grading_meta(cell).get("solution") and gid in source_cells:
-            cell = source_cells[gid]
-        code = notebooks.test_code(cell) if notebooks.is_graded_test(cell) else notebooks.source(cell)
-        err = io.StringIO()
-        message = ""
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
-                exec(compile(code, f"<cell {gid}>", "exec"), namespace)
-        except BaseException as error:  # noqa: BLE001  (a student cell may raise anything)
-            if isinstance(error, SystemExit) or (isinstance(error, KeyboardInterrupt) and not catch_interrupts):
-                raise
-            message = f"{type(error).__name__}: {error}"
-        if notebooks.is_graded_test(cell):
-            if not message and err.getvalue():
-                message = "wrote to stderr: " + err.getvalue()[:200]
-            points = float(notebooks.grading_meta(cell)["points"])
-            results[gid] = CellResult(gid, points, not message, message)
-    return results
 
 
 # ---------------------------------------------------------------------------
@@ -231,30 +136,32 @@ class StudentResult:
     judge: dict = field(default_factory=dict)  # how its judge ran (course.judge.Judge.usage), for benchmarks
 
 
-def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback: bool = True,
+def grade_class(root: Path, submissions: Iterable[Submission], *, feedback: bool = True,
                 timeout: float = STUDENT_TIMEOUT_S, hints: bool = True, isolation: str = "bwrap",
                 memory_mb: int = sandbox.DEFAULT_MEMORY_MB, processes: int = sandbox.DEFAULT_PROCESSES,
                 scratch_mb: int = sandbox.DEFAULT_SCRATCH_MB, judge_limits: JudgeLimits | None = None,
-                not_graded: tuple = (), notes: dict | None = None, log=print) -> list[StudentResult]:
-    """Autograde ``submissions[student][assignment] = notebook`` in the class folder ``root``.
+                log=print) -> list[StudentResult]:
+    """Autograde the submissions :func:`course.intake.collect` found (or :func:`course.intake.handed_in`
+    made) in the class folder ``root``: a row for each, graded or not.
 
-    Each submission runs ``nbgrader autograde`` in its own scratch folder with its
-    own copy of the gradebook, inside a sandbox (``isolation="bwrap"``, see
-    :mod:`course.sandbox`; ``"none"`` only when asked for). Its points come from
-    :mod:`course.trusted`, which compares what its code produced with references
+    Each gradable submission runs ``nbgrader autograde`` in its own sandbox
+    (``isolation="bwrap"``, see :mod:`course.sandbox`; ``"none"`` only when asked
+    for) with its own copy of the gradebook. Its points come from its judge
+    (:mod:`course.judge`), which compares what its code produced with references
     its kernel cannot read; this process alone writes them into the class
     gradebook. ``root`` gets ``gradebook.db``, ``autograded/``, ``feedback/``,
     ``logs/``, ``grades.csv`` (a row per submission, with a status and a reason)
     and ``cells.csv`` (a row per test cell, with the in-kernel and the trusted
-    verdict). ``not_graded`` adds rows for submissions that could not be read
-    (``StudentResult`` with their status); ``notes[(student, assignment)]`` is
-    added to that submission's reason (e.g. what the intake repaired). The class folder is built next to
-    ``root`` and replaces it only when the run is complete.
+    verdict). A submission the intake could not read gets a ``not graded`` row
+    with its status and notes; the intake's notes on a graded one (what it
+    repaired) start its reason. The class folder is built next to ``root`` and
+    replaces it only when the run is complete.
     """
+    submissions = list(submissions)
     final = Path(root).resolve()
     check_class_folder(final)
     root = prepare_class_folder(final.with_name(final.name + ".partial"))
-    assignments = sorted({a for per_student in submissions.values() for a in per_student})
+    assignments = sorted({s.assignment for s in submissions if s.graded})
     # Seeds are drawn afresh for every submission: one submission's observations never fit another's.
     rng = np.random.default_rng(secrets.randbits(128))
     for assignment in assignments:
@@ -262,18 +169,20 @@ def grade_class(root: Path, submissions: dict[str, dict[str, dict]], *, feedback
         if result.returncode != 0:
             raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{result.stdout}")
     limits = sandbox.Limits(wall_s=timeout, memory_mb=memory_mb, processes=processes, scratch_mb=scratch_mb)
-    results = [dataclasses.replace(r) for r in not_graded]
+    results = [StudentResult(s.student, s.assignment, status="not graded",
+                             reason="; ".join(filter(None, [s.status, *s.notes])))
+               for s in submissions if not s.graded]
     (root / "logs").mkdir(exist_ok=True)
-    for student, per_assignment in submissions.items():
-        for assignment, notebook in per_assignment.items():
-            result = _grade_one(root, specs.load(assignment), student, notebook, rng, limits,
-                                judge_limits or JudgeLimits(), isolation, hints)
-            extra = (notes or {}).get((student, assignment))
-            if extra:
-                result.reason = "; ".join(filter(None, [extra, result.reason]))
-            results.append(result)
-            log(f"  {student:<14} {assignment:<22} {result.seconds:5.1f} s  {result.status}"
-                + (f" ({result.reason})" if result.reason else ""))
+    for entry in (s for s in submissions if s.graded):
+        result = _grade_one(root, specs.load(entry.assignment), entry.student, entry.notebook, rng, limits,
+                            judge_limits or JudgeLimits(), isolation, hints)
+        intake_notes = "; ".join(entry.notes)
+        if intake_notes:
+            prefix = intake_notes if entry.status == "ok" else f"{entry.status}: {intake_notes}"
+            result.reason = "; ".join(filter(None, [prefix, result.reason]))
+        results.append(result)
+        log(f"  {entry.student:<14} {entry.assignment:<22} {result.seconds:5.1f} s  {result.status}"
+            + (f" ({result.reason})" if result.reason else ""))
     _record_scores(root, results)
     if feedback:
         for assignment in assignments:
@@ -338,7 +247,7 @@ def _grade_one(root: Path, spec, student: str, notebook: dict, rng: np.random.Ge
         result.status = "not graded"
         result.reason = f"the grader could not judge what this submission left: {failure}"
         result.cells = {c.grade_id: CellGrade(0.0, float(c.points), problem=str(failure)[:500]) for c in spec.tests}
-        _write_feedback_notebook(root, result, notebooks.read(release_notebook(spec.id)), spec.notebook)
+        _write_feedback_notebook(root, result, notebooks.read(inprocess.release_notebook(spec.id)), spec.notebook)
         return result
     judge.close()
     result.judge = judge.usage
@@ -408,8 +317,7 @@ def _annotate_feedback(root: Path, results: list[StudentResult]) -> None:
     for result in results:
         for page in (root / "feedback" / result.student / result.assignment).glob("*.html"):
             rows = "".join(
-                f"<tr><td>{html.escape(g)}</td><td>{c.score:g} / {c.max_score:g}</td>"
-                f"<td>{'verdicts differ: the notebook passed it, the grader did not' if c.verdicts_differ and c.kernel_passed else ('verdicts differ' if c.verdicts_differ else '')}</td>"
+                f"<tr><td>{html.escape(g)}</td><td>{c.score:g} / {c.max_score:g}</td><td>{_differ_text(c)}</td>"
                 f"<td>{html.escape(c.problem)}</td></tr>" for g, c in result.cells.items())
             banner = (f'<div id="course-trusted-grading" style="border:1px solid #888;padding:8px;margin:8px">'
                       f"<b>Trusted grading</b>: {result.score:g} / {result.max_score:g} ({html.escape(result.status)}"
@@ -418,6 +326,12 @@ def _annotate_feedback(root: Path, results: list[StudentResult]) -> None:
                       f"<table><tr><th>test cell</th><th>points</th><th></th><th>why</th></tr>{rows}</table></div>")
             text = page.read_text()
             page.write_text(text.replace("<body>", "<body>" + banner, 1) if "<body>" in text else banner + text)
+
+
+def _differ_text(cell: CellGrade) -> str:
+    if not cell.verdicts_differ:
+        return ""
+    return "verdicts differ: the notebook passed it, the grader did not" if cell.kernel_passed else "verdicts differ"
 
 
 def _replace(partial: Path, final: Path) -> None:

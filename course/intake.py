@@ -130,6 +130,13 @@ class Submission:
         return self.notebook is not None
 
 
+def handed_in(notebooks: dict[str, dict[str, dict]]) -> list[Submission]:
+    """Submissions made in memory (``notebooks[student][assignment] = notebook``): the demo class,
+    benchmarks, tests. Graded as they are, like a folder's notebook with status ``"ok"``."""
+    return [Submission(student, assignment, None, notebook, OK)
+            for student, per_assignment in notebooks.items() for assignment, notebook in per_assignment.items()]
+
+
 def collect(root: Path, assignments: list[str] | None = None) -> list[Submission]:
     """One :class:`Submission` per ``root/<student>/<assignment>/`` folder, sorted by student, assignment.
 

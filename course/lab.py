@@ -9,6 +9,7 @@ Usage::
     lab.prepare_workdir(work)                           # copy assignments/<id>/ into work/, never overwriting
     lab.run_lab(work)                                   # student: nbgrader's Validate button only
     lab.run_lab(paths.REPO_ROOT, role="instructor")     # everything nbgrader offers (formgrader etc.)
+    lab.check(work / "01_happy_house" / "happy_house.ipynb")  # `course check`: run it as the grader will
 
 nbgrader 0.9.6 installs, in the virtual environment, one JupyterLab extension
 (``@jupyter/nbgrader``) made of the plugins in ``NBGRADER_PLUGINS``, and enables
@@ -40,15 +41,24 @@ The formgrader needs the course root (``REPO_ROOT``, set in ``nbgrader_config.py
 inside the notebook folder, so instructors start JupyterLab on ``REPO_ROOT``.
 JupyterLab runs with ``REPO_ROOT`` as its working directory either way, which is
 where nbgrader's Validate and formgrader handlers read ``nbgrader_config.py`` from.
+
+:func:`check` is the student's self-check from a terminal (``course check``): nbgrader's
+Validator runs the notebook in a fresh kernel, and the failing test cells and edited
+locked cells are printed with what they mean. The kernel talks to it over local IPC
+sockets in a private temporary folder rather than TCP, so ipykernel has no reason to
+warn on the terminal that its connection is unencrypted; everything the kernel does
+write to the terminal still shows.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -172,3 +182,78 @@ def run_lab(workdir: Path, role: str = "student", extra_args: Iterable[str] = ()
             return process.wait()
         except KeyboardInterrupt:
             continue
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in str(text).splitlines())
+
+
+def kernel_transport_config(socket_dir: str):
+    """Validator config that connects the kernel over IPC sockets in ``socket_dir`` (TCP on Windows, which
+    has no IPC transport)."""
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name != "nt":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(socket_dir, "kernel")
+    return config
+
+
+def check(notebook: Path, timeout: int = 120) -> int:
+    """Run ``notebook`` from top to bottom as the grader will and say what would lose points.
+
+    Prints every failing test cell with its error, or every locked cell that differs from the
+    release, and a closing line saying what to do. Returns the exit status: 0 when every test
+    cell passes, 1 when a test cell fails or a locked cell was edited, 2 when the notebook
+    cannot be run at all.
+    """
+    from nbgrader.validator import Validator
+
+    notebook = Path(notebook).resolve()
+    if not notebook.exists():
+        raise SystemExit(f"course check: {notebook} does not exist")
+    print(f"running {notebook.name} from top to bottom, as the grader will (this takes a little while)...")
+    saved_path = os.environ.get("PATH", "")
+    # The kernel spec starts `python` from PATH: this environment's.
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + saved_path
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-check-") as socket_dir:
+            config = kernel_transport_config(socket_dir)
+            config.Execute.timeout = timeout
+            results = Validator(config=config).validate(str(notebook))
+    except Exception as error:  # a notebook that cannot even be read or started
+        print(f"could not run the notebook: {type(error).__name__}: {error}")
+        return 2
+    finally:
+        os.environ["PATH"] = saved_path
+
+    retyped = results.get("type_changed", [])
+    if retyped:
+        for entry in retyped:
+            print(f"\nCELL TYPE CHANGED (released as {entry.get('new_type')}, now {entry.get('old_type')}):\n"
+                  + _indent(entry.get("source", "")))
+        print(f"\n{len(retyped)} graded cell(s) have another type than in the released notebook, so the "
+              "notebook was not run. Change them back (in JupyterLab: the cell "
+              "type menu of the toolbar), then run course check again.")
+        return 1
+    edited = results.get("changed", [])
+    if edited:
+        for entry in edited:
+            print("\nEDITED LOCKED CELL (the grader puts the released version back):\n"
+                  + _indent(entry.get("source", "")))
+        print(f"\n{len(edited)} locked cell(s) differ from the released notebook. "
+              "Locked cells (the set-up and the test cells) are replaced by their released version when the "
+              "notebook is graded, so edits there do not count, and the test results are not checked until they "
+              "are undone. Copy those cells back from the released notebook, then run course check again.")
+        return 1
+    failed = results.get("failed", [])
+    for entry in failed:
+        error = re.sub(r"\x1b\[[0-9;]*m", "", entry.get("raw_error") or entry.get("error", ""))
+        print("\nFAILED:\n" + _indent(entry.get("source", "")) + "\n\n" + _indent(error))
+    if failed:
+        print(f"\n{len(failed)} test cell(s) failed (shown above). "
+              "Fix them before you submit.")
+        return 1
+    print("All test cells pass. Ready to submit.")
+    return 0

@@ -10,32 +10,17 @@ the reference solution, or compilation stops.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 
 import numpy as np
 
-from course import cells, paths
-from course.spec import Assignment, Mistake
+from course import paths
+from course.inprocess import solution_namespace
+from course.spec import Assignment
 from utils.checking import compare, store
 from utils.checking.grader import error_text
 from utils.checking.store import resolve_runner
-
-
-def solution_namespace(spec: Assignment, mistake: Mistake | None = None, variant: bool = False) -> dict:
-    """Execute the solution notebook's set-up and answer cells (with one known mistake applied, if given)."""
-    notebook = cells.read(cells.solution_notebook(spec))
-    namespace: dict = {"__name__": f"reference_{spec.id}"}
-    for cell in cells.graded_cells(notebook):
-        if cells.is_graded_test(cell):
-            continue
-        code = cells.answer_code(cell)
-        if mistake is not None and cells.grade_id(cell) == mistake.cell:
-            code = cells.apply_patch(code, list(mistake.variant if variant else mistake.patch), mistake.name)
-        with contextlib.redirect_stdout(io.StringIO()):  # the set-up cell's banner
-            exec(compile(code, f"<{spec.id}:{cells.grade_id(cell)}>", "exec"), namespace)
-    return namespace
 
 
 def run(probe, fn):
@@ -121,21 +106,6 @@ def write_npz(path, arrays: dict) -> None:
             archive.writestr(info, buffer.getvalue())
 
 
-def scaled(comparison: compare.Comparison, fraction: float) -> compare.Comparison:
-    """The same comparison with every tolerance multiplied by ``fraction``."""
-    if isinstance(comparison, compare.Close):
-        return compare.Close(comparison.rtol * fraction, comparison.atol * fraction)
-    if isinstance(comparison, compare.Items):
-        return compare.Items(tuple(scaled(p, fraction) for p in comparison.parts), comparison.names)
-    if isinstance(comparison, compare.Fields):
-        return compare.Fields({n: scaled(p, fraction) for n, p in comparison.parts.items()})
-    if isinstance(comparison, compare.Boxes):
-        return compare.Boxes(1 - (1 - comparison.min_iou) * fraction, comparison.score_atol * fraction)
-    if isinstance(comparison, compare.Config):
-        return compare.Config(comparison.rtol * fraction)
-    return comparison
-
-
 def stale(spec: Assignment, fraction: float = 0.5) -> list[str]:
     """How the stored references differ from what the spec and the solution give now (empty: current).
 
@@ -151,12 +121,13 @@ def stale(spec: Assignment, fraction: float = 0.5) -> list[str]:
             problems.append(f"{part}: test cells changed")
         stored_probes = {p["key"]: p for p in stored["probes"]}
         if [p["key"] for p in document["probes"]] != list(stored_probes):
-            problems.append(f"{part}: probes changed: {[p['key'] for p in document['probes']]} != {list(stored_probes)}")
+            fresh_keys = [p["key"] for p in document["probes"]]
+            problems.append(f"{part}: probes changed: {fresh_keys} != {list(stored_probes)}")
             continue
         for fresh in document["probes"]:
             old = stored_probes[fresh["key"]]
             key, kind = fresh["key"], compare.from_json(fresh["compare"])
-            tight = scaled(kind, fraction)
+            tight = kind.scaled(fraction)
             for field in ("cell", "function", "what", "run", "args", "advice"):
                 if fresh.get(field) != old.get(field):
                     problems.append(f"{key}: {field} changed")

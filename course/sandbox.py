@@ -42,8 +42,8 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-import shutil
 import select
+import shutil
 import signal
 import subprocess
 import sys

@@ -128,7 +128,8 @@ def create(assignment: str, title: str = "", function: str = "my_function", root
     notebook.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     notebook.metadata["language_info"] = {"name": "python", "version": "3.11"}
     notebook.cells = [
-        _cell("markdown", f"# Assignment {assignment[:2].lstrip('0')}: {title}\n\nWhat the student will build, and why."),
+        _cell("markdown",
+              f"# Assignment {assignment[:2].lstrip('0')}: {title}\n\nWhat the student will build, and why."),
         _cell("code", NOTEBOOK_SETUP.format(**fields), grade=False, grade_id="setup", locked=True, solution=False),
         _cell("markdown", f"## Exercise 1: `{function}`\n\nInputs, outputs and shapes; the formula; how it is tested."),
         _cell("code", ANSWER.format(**fields), grade=False, grade_id=function, locked=False, solution=True),

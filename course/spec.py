@@ -74,14 +74,17 @@ class QualityBar:
     """A model the notebook trains in full mode and the test accuracy it must reach.
 
     The notebook prints ``test accuracy...: 0.973`` for each, in this order.
-    ``dataset`` names the loader (``utils.data.load_<dataset>_dataset``) whose
-    raw-pixel linear baseline ``benchmarks/quality.py`` reports beside the
-    model; ``baseline_max`` is the most that baseline may reach (the data must
-    need a convolutional network)."""
+    ``loader`` names the function of the student runtime that returns the
+    model's data, ``(X_train, Y_train, X_test, Y_test, classes)``, the way a
+    probe names its runner (``"utils.data:load_happy_dataset"``; resolved by
+    ``utils.checking.store.resolve_runner``). ``benchmarks/quality.py``
+    reports the raw-pixel linear baseline of that data beside the model;
+    ``baseline_max`` is the most that baseline may reach (the data must need a
+    convolutional network)."""
 
     model: str
     minimum: float
-    dataset: str = ""
+    loader: str = ""
     baseline_max: float | None = None
 
 
@@ -129,6 +132,11 @@ class Assignment:
         for _, probe in self.probes():
             if not probe.run.startswith("utils.") or ":" not in probe.run:
                 problems.append(f"probe {probe.key}: runner {probe.run!r} must be 'utils.module:function'")
+        for bar in self.quality:
+            if bar.loader and (not bar.loader.startswith("utils.") or ":" not in bar.loader):
+                problems.append(f"quality bar {bar.model}: loader {bar.loader!r} must be 'utils.module:function'")
+            if bar.baseline_max is not None and not bar.loader:
+                problems.append(f"quality bar {bar.model}: baseline_max needs a loader for the baseline's data")
         names = [m.name for m in self.mistakes]
         if len(set(names)) != len(names):
             problems.append("known mistake names repeat")
@@ -136,7 +144,8 @@ class Assignment:
             if mistake.cell not in self.answers:
                 problems.append(f"mistake {mistake.name} patches {mistake.cell!r}, which is not an answer cell")
             if not mistake.lost or not mistake.lost <= set(cells):
-                problems.append(f"mistake {mistake.name} must lose test cells of this assignment: {sorted(mistake.lost)}")
+                problems.append(f"mistake {mistake.name} must lose test cells of this assignment: "
+                                f"{sorted(mistake.lost)}")
         for name in self.partly_wrong:
             if name not in names:
                 problems.append(f"partly_wrong names an unknown mistake {name!r}")

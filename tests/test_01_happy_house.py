@@ -2,9 +2,9 @@
 the required mistakes are covered and correct code written differently gets full marks."""
 
 import pytest
-
 from test_assignments import lost_cells
-from course import grading, spec
+
+from course import inprocess, spec
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +69,6 @@ def convolutional_model(input_shape):
     {"happyModel": ADD_STYLE_HAPPY, "convolutional_model": FUSED_CONV},
 ], ids=["classic-style", "add-style"])
 def test_correct_code_written_differently_gets_full_marks(tf, answers):
-    lost, results = _lost(grading.submission(A, answers))
+    lost, results = _lost(inprocess.submission(A, answers))
     assert lost == set(), {g: results[g].message for g in lost}
 

@@ -2,9 +2,9 @@
 the required mistakes are covered, hints, training flag, and correct code written differently."""
 
 import pytest
-
 from test_assignments import lost_cells
-from course import grading, spec
+
+from course import inprocess, spec
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +26,11 @@ def test_the_required_mistakes_are_covered():
 
 def test_failing_checks_name_the_known_mistake(tf):
     """A student who makes a known mistake is told what it is, not only that numbers differ."""
-    from course import references
 
     from utils.resnets import grade
 
     mistake = spec.load(A).mistake("id_bn_without_training")
-    namespace = references.solution_namespace(spec.load(A), mistake)
+    namespace = inprocess.solution_namespace(spec.load(A), mistake)
     with pytest.raises(AssertionError, match="training=training"):
         grade("identity_block_test_training", namespace["identity_block"])
 
@@ -146,7 +145,7 @@ def ResNet50(input_shape=(64, 64, 3), classes=6):
     {"identity_block": HELPER_IDENTITY, "convolutional_block": HELPER_CONV, "ResNet50": TRAINING_FALSE_RESNET},
 ], ids=["reused-layers-shortcut-first", "helpers-training-false"])
 def test_correct_code_written_differently_gets_full_marks(tf, answers):
-    lost, results = _lost(grading.submission(A, answers))
+    lost, results = _lost(inprocess.submission(A, answers))
     assert lost == set(), {g: results[g].message for g in lost}
 
 
@@ -155,9 +154,8 @@ def test_model_level_training_flag_wins_over_the_one_stored_by_the_blocks(tf):
     blocks' stored ``training=True``; only a bare ``model(x)`` keeps batch statistics."""
     import numpy as np
 
-    from course import references
 
-    identity_block = references.solution_namespace(spec.load(A))["identity_block"]
+    identity_block = inprocess.solution_namespace(spec.load(A))["identity_block"]
     inputs = tf.keras.Input(shape=(4, 4, 6))
     model = tf.keras.Model(inputs, identity_block(inputs, 3, [2, 4, 6]))  # training=True stored
     for layer in model.layers:

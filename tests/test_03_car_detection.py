@@ -7,17 +7,18 @@ import json
 import numpy as np
 import pytest
 
-from course import references, spec
+from course import inprocess, spec
 from course.synth import roads
 from utils import car_detection as cd
-from utils import paths, yolo
+from utils import car_detection_yolo as yolo
+from utils import paths
 
 A = "03_car_detection"
 
 
 @pytest.fixture(scope="module")
 def reference(tf):
-    return references.solution_namespace(spec.load(A))
+    return inprocess.solution_namespace(spec.load(A))
 
 
 # ---------------------------------------------------------------------------
@@ -192,17 +193,16 @@ EVAL_INLINE = '''def yolo_eval(yolo_outputs, image_shape=(720, 1280), max_boxes=
     boxes = tf.concat([y - h / 2, x - w / 2, y + h / 2, x + w / 2], axis=-1)
     scores, boxes, classes = yolo_filter_boxes(boxes, box_confidence, box_class_probs, score_threshold)
     boxes = boxes * tf.constant([image_shape[0], image_shape[1], image_shape[0], image_shape[1]], tf.float32)
-    return yolo_non_max_suppression(scores, boxes, classes, max_boxes, iou_threshold)'''
+    return yolo_non_max_suppression(scores, boxes, classes, max_boxes, iou_threshold)'''  # noqa: E501
 
 
 @pytest.mark.slow
 def test_equivalent_correct_code_gets_full_marks(tf):
-    from course import grading
 
-    answers = grading.reference_answers(A)
+    answers = inprocess.reference_answers(A)
     answers.update(yolo_filter_boxes=FILTER_WHERE, iou=IOU_VECTORISED, yolo_non_max_suppression=NMS_REORDERED,
                    yolo_eval=EVAL_INLINE)
-    results = grading.run_in_process(grading.submission(A, answers), A)
+    results = inprocess.run_in_process(inprocess.submission(A, answers), A)
     assert results and all(r.passed for r in results.values()), {g: r.message for g, r in results.items()
                                                                  if not r.passed}
 
@@ -240,7 +240,7 @@ def test_random_inputs_keep_clear_of_the_thresholds(seed):
 # Training and evaluation code
 # ---------------------------------------------------------------------------
 def test_kmeans_anchors_find_two_obvious_shapes():
-    from course.train_detector import kmeans_anchors
+    from course.weights.car_detection import kmeans_anchors
 
     rng = np.random.default_rng(0)
     wh = np.concatenate([rng.normal([1, 3], 0.05, (200, 2)), rng.normal([4, 2], 0.05, (200, 2))])
@@ -248,7 +248,7 @@ def test_kmeans_anchors_find_two_obvious_shapes():
 
 
 def test_encode_targets_puts_a_box_in_its_cell_and_best_anchor():
-    from course.train_detector import encode_targets
+    from course.weights.car_detection import encode_targets
 
     anchors = np.array([[1.0, 1.0], [2.0, 4.0]], np.float32)
     # Centre (0.53, 0.27) of a 16 x 16 grid: column 8, row 4, offsets 0.48 and 0.32. Size 0.1 x 0.25
@@ -263,7 +263,7 @@ def test_encode_targets_puts_a_box_in_its_cell_and_best_anchor():
 
 
 def test_yolo_loss_is_small_for_the_encoded_answer_and_large_for_a_blank_one(tf):
-    from course.train_detector import encode_targets, yolo_loss
+    from course.weights.car_detection import encode_targets, yolo_loss
 
     anchors = np.array([[1.0, 1.0], [2.0, 4.0]], np.float32)
     boxes = [np.array([[0.48, 0.145, 0.58, 0.395]], np.float32)]
@@ -280,10 +280,7 @@ def test_yolo_loss_is_small_for_the_encoded_answer_and_large_for_a_blank_one(tf)
 
 
 def test_average_precision_on_a_hand_worked_case():
-    import sys
-
-    sys.path.insert(0, str(paths.REPO_ROOT / "benchmarks"))
-    from detection import average_precision
+    from course.bench.car_detection import average_precision
 
     truth = [(np.array([[0, 0, 10, 10], [20, 20, 30, 30]], float), np.array([0, 0]))]
     # Ranked: a hit (precision 1, recall 1/2), a miss, then the second hit (precision 2/3, recall 1):
@@ -313,7 +310,7 @@ def test_the_shipped_detector_finds_the_labelled_objects_of_a_test_frame(referen
 
 @pytest.mark.slow
 def test_training_runs_end_to_end_and_writes_what_the_notebook_reads(tmp_path, tf):
-    from course.train_detector import train
+    from course.weights.car_detection import train
 
     summary, written = train(frames=64, epochs=1, batch=16, seed=7, out_dir=tmp_path, log=lambda line: None)
     assert [p.name for p in written] == ["tiny_yolo.weights.h5", "classes.txt", "anchors.txt", "training.json"]
@@ -322,3 +319,123 @@ def test_training_runs_end_to_end_and_writes_what_the_notebook_reads(tmp_path, t
     assert yolo.read_anchors(tmp_path / "anchors.txt").shape == (5, 2)
     model = yolo.tiny_yolo_body()
     model.load_weights(tmp_path / "tiny_yolo.weights.h5")
+
+
+# ---------------------------------------------------------------------------
+# Product-clamped IoU and the yolo_eval threshold probes
+# ---------------------------------------------------------------------------
+def test_boxes_apart_in_both_directions_tell_a_clamped_product_from_clamped_sides(reference):
+    """(4, 5, 6, 8) and (0, 0, 3, 2) are apart by 1 in x and by 3 in y: the sides are -1 and -3, their
+    product +3 and the areas 6 and 6, so clamping only the product gives 3 / (6 + 6 - 3) = 1/3."""
+    product_clamped = inprocess.solution_namespace(spec.load(A), spec.load(A).mistake("iou_clamps_product"))
+    box1, box2 = (4, 5, 6, 8), (0, 0, 3, 2)
+    assert reference["iou"](box1, box2) == 0
+    assert product_clamped["iou"](box1, box2) == pytest.approx(1 / 3, abs=1e-12)
+    assert product_clamped["iou"]((0, 0, 1, 4), (2, 1, 3, 3)) == 0  # apart in x only: the product is negative
+
+
+THRESHOLD_PROBES = ("yolo_eval/score_threshold", "yolo_eval/iou_threshold", "yolo_eval/score_threshold_hidden",
+                    "yolo_eval/iou_threshold_hidden")
+# Which designed boxes (i: isolated, l: leader, f: follower of a pair; then the index of its score or
+# overlap in the design) a correct yolo_eval keeps at the given (score_threshold, iou_threshold), worked out
+# by hand from the designs in the spec. The first pair is the probe's own; the others are what a yolo_eval
+# ignoring score_threshold (filter at 0.6), ignoring iou_threshold (suppress at 0.5) or swapping them uses.
+KEPT_BY_HAND = {
+    # scores 0.92, 0.55, 0.4; overlaps 0.4, 0.85
+    "yolo_eval/score_threshold": {(0.3, 0.5): {"i0", "i1", "i2", "l0", "f0", "l1"},
+                                  (0.6, 0.5): {"i0", "l0", "f0", "l1"},
+                                  (0.5, 0.3): {"i0", "i1", "l0", "l1"}},
+    # scores 0.92, 0.68; overlaps 0.68, 0.9
+    "yolo_eval/iou_threshold": {(0.6, 0.75): {"i0", "i1", "l0", "f0", "l1"},
+                                (0.6, 0.5): {"i0", "i1", "l0", "l1"},
+                                (0.75, 0.6): {"i0", "l0", "l1"}},
+    # scores 0.92, 0.68, 0.55; overlaps 0.65, 0.88
+    "yolo_eval/score_threshold_hidden": {(0.75, 0.5): {"i0", "l0", "l1"},
+                                         (0.6, 0.5): {"i0", "i1", "l0", "l1"},
+                                         (0.5, 0.75): {"i0", "i1", "i2", "l0", "f0", "l1"}},
+    # scores 0.92, 0.45; overlaps 0.15, 0.4, 0.85
+    "yolo_eval/iou_threshold_hidden": {(0.6, 0.3): {"i0", "l0", "f0", "l1", "l2"},
+                                       (0.6, 0.5): {"i0", "l0", "f0", "l1", "f1", "l2"},
+                                       (0.3, 0.6): {"i0", "i1", "l0", "f0", "l1", "f1", "l2"}},
+}
+GRADING_SEEDS = (0, 1, 2, 1_000, 77_777, 2**31 - 2)  # the grader draws seeds in [1000, 2**31 - 1)
+
+
+def designed_probe(key):
+    return next(p for _, p in spec.load(A).probes() if p.key == key)
+
+
+@pytest.mark.parametrize("key", THRESHOLD_PROBES)
+def test_designed_inputs_hold_their_scores_and_overlaps_clear_of_every_threshold(key):
+    args = designed_probe(key).args
+    assert (args["score_threshold"], args["iou_threshold"]) == next(iter(KEPT_BY_HAND[key]))
+    for seed in GRADING_SEEDS:
+        (xy, wh, confidence, probs), design = cd.designed_outputs(seed, args["shape"], args["num_classes"],
+                                                                 args["isolated"], args["overlaps"])
+        best = (confidence * probs).max(-1).reshape(-1)
+        slots = [d["slot"] for d in design]
+        assert np.all(np.delete(best, slots) < cd.BACKGROUND_MAX)
+        corners = np.array([d["corners"] for d in design])
+        overlaps = yolo.pairwise_iou(corners)
+        groups = [(d["group"], d["index"]) for d in design]
+        for (group, index), slot, row in zip(groups, slots, overlaps):
+            if group == "isolated":
+                assert abs(best[slot] - args["isolated"][index]) <= cd.DESIGN_JITTER + 1e-6
+                assert np.sum(row > 0) == 1  # overlaps nothing but itself
+            elif group == "leader":
+                follower = groups.index(("follower", index))
+                assert abs(row[follower] - args["overlaps"][index]) <= cd.DESIGN_JITTER + 1e-9
+                assert best[slot] > best[slots[follower]] > args["score_threshold"]
+                assert np.sum(row > 0) == 2
+        # every designed value lies at least 0.04 from the probe's thresholds and from yolo_eval's defaults
+        values = np.concatenate([best[slots], overlaps[~np.eye(len(design), dtype=bool)]])
+        values = values[values > 0]
+        for threshold in {args["score_threshold"], args["iou_threshold"], 0.6, 0.5}:
+            assert np.min(np.abs(values - threshold)) >= 0.04, (seed, threshold)
+
+
+@pytest.mark.parametrize("key", THRESHOLD_PROBES)
+def test_threshold_probes_keep_the_boxes_worked_out_by_hand_on_every_seed(reference, tf, key):
+    args = designed_probe(key).args
+    height, width = args.get("image_shape", (720, 1280))
+    for seed in GRADING_SEEDS:
+        outputs, design = cd.designed_outputs(seed, args["shape"], args["num_classes"], args["isolated"],
+                                              args["overlaps"])
+        names = [d["group"][0] + str(d["index"]) for d in design]
+        corners = np.array([d["corners"] for d in design]) * [height, width, height, width]
+        for (score_threshold, iou_threshold), expected in KEPT_BY_HAND[key].items():
+            scores, boxes, _ = reference["yolo_eval"](tuple(tf.constant(v) for v in outputs),
+                                                      image_shape=(height, width), score_threshold=score_threshold,
+                                                      iou_threshold=iou_threshold)
+            matches = yolo.pairwise_iou(boxes.numpy(), corners)
+            assert np.all(matches.max(1) > 0.999), "a kept box that was not designed"
+            kept = {names[j] for j in matches.argmax(1)}
+            assert kept == expected and len(kept) == len(scores), (seed, score_threshold, iou_threshold)
+
+
+def test_designed_inputs_too_close_to_a_threshold_are_refused():
+    with pytest.raises(ValueError, match="score 0.52 lies within 0.05 of score_threshold=0.5"):
+        cd.check_design_clears([0.9, 0.52], [0.3], score_threshold=0.5, iou_threshold=0.5)
+    with pytest.raises(ValueError, match="overlap 0.47 lies within 0.05 of iou_threshold=0.5"):
+        cd.check_design_clears([0.9], [0.47], score_threshold=0.3, iou_threshold=0.5)
+    with pytest.raises(ValueError, match="pairs score at least 0.82"):
+        cd.check_design_clears([0.95], [0.3], score_threshold=0.8, iou_threshold=0.5)
+    cd.check_design_clears([0.9, 0.55], [0.3], score_threshold=0.5, iou_threshold=0.5)
+
+
+def test_show_image_puts_one_jpeg_into_the_notebook(monkeypatch):
+    """A PIL image displayed as it is becomes two outputs, PNG and JPEG, of every frame."""
+    import io
+
+    import IPython.display
+    from IPython.core.formatters import DisplayFormatter
+    from PIL import Image
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
+    cd.show_image(Image.open(cd.test_frames()[0]))
+    [picture] = shown
+    data, _ = DisplayFormatter().format(picture)
+    assert {kind for kind in data if kind.startswith("image/")} == {"image/jpeg"}
+    decoded = Image.open(io.BytesIO(picture.data))
+    assert decoded.format == "JPEG" and decoded.size == (960, 540)  # 1280 x 720 scaled to 960 wide

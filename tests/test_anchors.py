@@ -13,17 +13,17 @@ notebooks (``course references``). These tests pin the solutions themselves to v
 import numpy as np
 import pytest
 
-from course import references, spec
+from course import inprocess, spec
 
 
 @pytest.fixture(scope="module")
 def resnets(tf):
-    return references.solution_namespace(spec.load("02_resnets"))
+    return inprocess.solution_namespace(spec.load("02_resnets"))
 
 
 @pytest.fixture(scope="module")
 def happy_house(tf):
-    return references.solution_namespace(spec.load("01_happy_house"))
+    return inprocess.solution_namespace(spec.load("01_happy_house"))
 
 
 def _count(weights) -> int:

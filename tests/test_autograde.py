@@ -18,7 +18,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from course import demo, grading, sandbox, spec
+from course import demo, inprocess, sandbox, spec
 from course.judge import DEFAULT_JUDGE_WALL_S
 
 pytestmark = pytest.mark.slow
@@ -29,25 +29,25 @@ WRONG_FILTERS = ("tfl.Conv2D(32,", "tfl.Conv2D(16,")
 
 
 def _wrong_happy() -> str:
-    return grading.reference_answers(A)["happyModel"].replace(*WRONG_FILTERS)
+    return inprocess.reference_answers(A)["happyModel"].replace(*WRONG_FILTERS)
 
 
 def _attack(code: str, answer: str | None = None) -> dict:
     """A submission of 01 whose happyModel cell runs ``code`` first (then ``answer``, default: a wrong model)."""
-    answers = grading.reference_answers(A)
+    answers = inprocess.reference_answers(A)
     answers["happyModel"] = code + "\n" + (answer if answer is not None else _wrong_happy())
-    return grading.submission(A, answers)
+    return inprocess.submission(A, answers)
 
 
 def _judge_attack(student: str) -> dict:
     code, answer = JUDGE_ATTACKS[student]
     if answer == "stub":  # the release's empty stubs, nothing else
-        release = grading.submission(A)
+        release = inprocess.submission(A)
         stub = next(c for c in release["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
                     == "happyModel")
         stub["source"] = code + "\n" + "".join(stub["source"])
         return release
-    notebook = _attack(code, grading.reference_answers(A)["happyModel"] if answer == "reference" else None)
+    notebook = _attack(code, inprocess.reference_answers(A)["happyModel"] if answer == "reference" else None)
     if student == "j_script_in_feedback":
         notebook["cells"].insert(1, {"cell_type": "markdown", "metadata": {}, "id": "attack",
                                      "source": "<script>document.title = 'owned'</script>"})
@@ -68,7 +68,8 @@ def forged(probe, fn):
             continue
         if probe["key"] in stored:
             arrays = {}
-            o._write(o.file_stem(probe["key"]), {"key": probe["key"], "value": o.encode(stored[probe["key"]]["expected"], arrays)}, arrays)
+            value = o.encode(stored[probe["key"]]["expected"], arrays)
+            o._write(o.file_stem(probe["key"]), {"key": probe["key"], "value": value}, arrays)
             return
 o.observe_probe = forged'''
 PATCH_COMPARISONS = '''
@@ -237,27 +238,27 @@ def graded(tmp_path_factory, listener):
 
     # The hostile students come first: whatever they do must not touch the students graded after them.
     # Controls with full marks are graded before (a_0_control) and after (z_control) every attack.
-    put("a_0_control", A, grading.submission(A, grading.reference_answers(A)))
+    put("a_0_control", A, inprocess.submission(A, inprocess.reference_answers(A)))
     for student in JUDGE_ATTACKS:
         put(student, A, _judge_attack(student))
-    put("z_control", A, grading.submission(A, grading.reference_answers(A)))
-    put("a_kills_everything", A, _attack(KILL_EVERYTHING, grading.reference_answers(A)["happyModel"]))
-    put("a_memory_hog", A, _attack(MEMORY_HOG, grading.reference_answers(A)["happyModel"]))
-    put("a_network", A, _attack(NETWORK.replace("PORT", str(port)), grading.reference_answers(A)["happyModel"]))
+    put("z_control", A, inprocess.submission(A, inprocess.reference_answers(A)))
+    put("a_kills_everything", A, _attack(KILL_EVERYTHING, inprocess.reference_answers(A)["happyModel"]))
+    put("a_memory_hog", A, _attack(MEMORY_HOG, inprocess.reference_answers(A)["happyModel"]))
+    put("a_network", A, _attack(NETWORK.replace("PORT", str(port)), inprocess.reference_answers(A)["happyModel"]))
     put("a_patches_checks", A, _attack(PATCH_CHECKS))
     put("a_patches_comparisons", A, _attack(PATCH_COMPARISONS))  # what a builtins/import hook would reach
     put("a_silences_observer", A, _attack(SILENCE_OBSERVER))
     put("a_forges_observations", A, _attack(FORGE_OBSERVATIONS))
-    put("a_reads_secrets", A, _attack(READ_SECRETS, grading.reference_answers(A)["happyModel"]))
+    put("a_reads_secrets", A, _attack(READ_SECRETS, inprocess.reference_answers(A)["happyModel"]))
     for assignment, per_student in [(a, s) for a in spec.ids() for s in [demo.class_submissions([a])]]:
         for student, notebooks in per_student.items():
             put(student, assignment, notebooks[assignment])
     for name in NBGRADER_MISTAKES:
-        put(f"mistake_{name}", A, grading.submission(A, mutants=[spec.load(A).mistake(name)]))
+        put(f"mistake_{name}", A, inprocess.submission(A, mutants=[spec.load(A).mistake(name)]))
     put("unreadable", A, "{ this is not json")
     put("empty_file", A, "")
     (submissions / "no_notebook" / A).mkdir(parents=True)
-    stripped = grading.submission(A, grading.reference_answers(A))
+    stripped = inprocess.submission(A, inprocess.reference_answers(A))
     for cell in stripped["cells"]:
         cell["metadata"].pop("nbgrader", None)
     put("stripped_metadata", A, stripped)

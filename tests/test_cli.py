@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from course import grading
+from course import inprocess
 
 A = "01_happy_house"
 
@@ -28,7 +28,7 @@ def test_grade_without_submissions_explains_the_layout(tmp_path):
 @pytest.mark.slow
 def test_check_fails_on_the_release_and_lists_cells(tmp_path):
     notebook = tmp_path / "happy_house.ipynb"
-    notebook.write_text(json.dumps(grading.submission(A)))
+    notebook.write_text(json.dumps(inprocess.submission(A)))
     result = course("check", str(notebook))
     assert result.returncode == 1, result.stdout
     assert "FAILED" in result.stdout and "cell(s) failed" in result.stdout
@@ -37,7 +37,7 @@ def test_check_fails_on_the_release_and_lists_cells(tmp_path):
 @pytest.mark.slow
 def test_check_passes_on_a_correct_notebook(tmp_path):
     notebook = tmp_path / "happy_house.ipynb"
-    notebook.write_text(json.dumps(grading.submission(A, grading.reference_answers(A))))
+    notebook.write_text(json.dumps(inprocess.submission(A, inprocess.reference_answers(A))))
     result = course("check", str(notebook))
     assert result.returncode == 0, result.stdout
     assert "All test cells pass" in result.stdout

@@ -159,3 +159,32 @@ def test_encode_puts_arrays_in_the_npz_and_decode_restores_them():
     assert stored == [{"$array": "probe#0"}, [1, 2]] and arrays["probe#0"].dtype == np.float32
     back = compare.decode(json.loads(json.dumps(stored)), arrays)
     assert kind.difference(back, (np.array([0.5, 0.25]), [1, 2])) is None
+
+
+def test_each_kind_measures_its_own_deviation_in_tolerances():
+    # |1.0011 - 1| = 0.0011 = 1e-4 + 1e-3 * 1: exactly one tolerance.
+    close = compare.Close(rtol=1e-3, atol=1e-4)
+    assert close.deviation([1.0011, 2.0], [1.0, 2.0]) == pytest.approx(1.0)
+    assert close.absolute_deviation([1.0011, 2.0], [1.0, 2.0]) == pytest.approx(0.0011)
+    assert close.deviation([1.0], [1.0, 2.0]) == float("inf")
+    items = compare.Items((close, compare.Exact()))
+    assert items.deviation(([1.0011], [3, 4]), ([1.0], [3, 4])) == pytest.approx(1.0)
+    assert items.deviation(([1.0], [3, 5]), ([1.0], [3, 4])) == float("inf")  # an exact part differs
+    assert compare.Exact().deviation([1, 2], [1, 2]) == 0.0 and compare.Exact().exact and not items.exact
+    # One matched pair: scores 0.9 vs 0.90005 (half of score_atol=1e-4) and IoU 100/100.5 (1 - IoU is
+    # 0.4975 of 1 - min_iou = 0.01): the worst is 0.5 tolerances.
+    boxes = compare.Boxes(min_iou=0.99, score_atol=1e-4)
+    got = ([0.90005], [[0, 0, 10, 10.05]], [1])
+    want = ([0.9], [[0, 0, 10, 10]], [1])
+    assert boxes.deviation(got, want) == pytest.approx(0.5)
+    assert boxes.absolute_deviation(got, want) == pytest.approx(5e-5)
+    assert boxes.deviation(([0.9002], [[0, 0, 10, 10]], [1]), want) == float("inf")  # beyond the score tolerance
+    assert boxes.deviation(([0.9], [[0, 0, 10, 10]], [2]), want) == float("inf")  # wrong class: no match
+
+
+def test_scaled_multiplies_every_tolerance():
+    assert compare.Close(1e-3, 1e-4).scaled(0.5) == compare.Close(5e-4, 5e-5)
+    assert compare.Boxes(0.99, 1e-4).scaled(0.5) == compare.Boxes(0.995, 5e-5)
+    nested = compare.Fields({"a": compare.Items((compare.Close(1e-2, 0),)), "b": compare.Exact()}).scaled(0.1)
+    assert nested.parts["a"].parts[0] == compare.Close(1e-3, 0) and nested.parts["b"] == compare.Exact()
+    assert compare.Config(1e-6).scaled(2) == compare.Config(2e-6)

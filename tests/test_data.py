@@ -104,13 +104,32 @@ def test_make_data_regenerates_every_file_bit_for_bit(tmp_path):
 def test_a_linear_model_on_raw_pixels_cannot_tell_a_smile():
     """The Happy House data needs a convolution: softmax regression on raw pixels stays at or below the
     spec's cap (0.80; measured 0.693), so happyModel's 0.95 bar is earned by what a convolution sees."""
-    import sys
-
     from course import spec
+    from course.baselines import loader_data, raw_pixel_accuracy
 
-    sys.path.insert(0, str(paths.REPO_ROOT / "benchmarks"))
-    from baseline import raw_pixel_accuracy
-
-    X_train, Y_train, X_test, Y_test, classes = data.load_happy_dataset()
-    cap = next(bar.baseline_max for bar in spec.load("01_happy_house").quality if bar.dataset == "happy")
+    cap = next(bar.baseline_max for bar in spec.load("01_happy_house").quality
+               if bar.loader == "utils.data:load_happy_dataset")
+    X_train, Y_train, X_test, Y_test, classes = loader_data("utils.data:load_happy_dataset")
     assert raw_pixel_accuracy(X_train, Y_train, X_test, Y_test, len(classes)) <= cap
+
+
+def test_every_quality_bar_names_a_runtime_loader_of_the_classic_layout():
+    """A quality bar's loader resolves like a probe runner and returns (X_train, Y_train, X_test, Y_test,
+    classes); a name outside the student runtime is refused by the spec and by the resolver."""
+    from course import spec
+    from course.baselines import loader_data, quality_loaders
+
+    loaders = quality_loaders(spec.ids())
+    assert "utils.data:load_happy_dataset" in loaders and "utils.data:load_signs_dataset" in loaders
+    for loader in loaders:
+        X_train, Y_train, X_test, Y_test, classes = loader_data(loader)
+        assert X_train.shape[0] == Y_train.size and X_test.shape[0] == Y_test.size, loader
+        assert set(np.unique(Y_train)) <= set(range(len(classes))), loader
+    with pytest.raises(ValueError, match="course runtime"):
+        loader_data("os:getcwd")
+    with pytest.raises(ValueError, match="must be 'utils.module:function'"):
+        spec.Assignment(id="99_x", title="", notebook="x.ipynb", helper="utils.x", answers=(), tests=(),
+                        quality=(spec.QualityBar("model", 0.9, loader="os:getcwd"),)).validate()
+    with pytest.raises(ValueError, match="baseline_max needs a loader"):
+        spec.Assignment(id="99_x", title="", notebook="x.ipynb", helper="utils.x", answers=(), tests=(),
+                        quality=(spec.QualityBar("model", 0.9, baseline_max=0.5),)).validate()

@@ -16,7 +16,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from course import model_guard, untrusted
+from course import inprocess, model_guard, untrusted
 from course.untrusted import Refused
 
 # ---------------------------------------------------------------------------
@@ -367,14 +367,14 @@ def test_a_judge_that_fails_becomes_a_reason_not_a_crash(tmp_path, limits, why):
 def test_the_bounds_are_the_margin_times_the_largest_reference_model(tf):
     """Every bound is at least MARGIN x the largest figure among the reference models of every model probe,
     and the figures of the guard agree with Keras' own count of parameters."""
-    from course import references, trusted
     from course import spec as specs
+    from course import trusted
     from utils.checking.store import resolve_runner
 
     largest = {name: 0 for name in model_guard.Size.__dataclass_fields__}
     for assignment in specs.ids():
         spec = specs.load(assignment)
-        namespace = references.solution_namespace(spec)
+        namespace = inprocess.solution_namespace(spec)
         for cell, probe in spec.probes():
             runner = resolve_runner(probe.run)
             if not trusted.builds_model(runner):

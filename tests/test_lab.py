@@ -235,3 +235,63 @@ def test_student_server_serves_validate_and_not_the_formgrader(tmp_path, monkeyp
                 process.kill()
                 process.wait(timeout=10)
         runner.join(timeout=10)
+
+
+# ---------------------------------------------------------------------------
+# `course check`
+# ---------------------------------------------------------------------------
+def nbgrader_notebook(path: Path, *cells: tuple[str, str | None]) -> Path:
+    """A notebook of ``(source, grade_id)`` code cells; a cell with a grade_id is a locked test cell worth
+    one point, with the checksum a release gives it."""
+    from nbgrader.utils import compute_checksum
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for source, grade_id in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        if grade_id:
+            cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": True, "points": 1,
+                                         "schema_version": 3, "solution": False, "task": False}
+            cell.metadata["nbgrader"]["checksum"] = compute_checksum(cell)
+        notebook.cells.append(cell)
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.mark.slow
+def test_check_lists_failing_test_cells_and_the_kernel_does_not_warn_about_its_connection(tmp_path, capfd):
+    notebook = nbgrader_notebook(
+        tmp_path / "tiny.ipynb",
+        ("get_ipython().kernel.log.error('the kernel reports a real problem')\nx = 1", None),
+        ("assert x == 1, 'x is not 1'", "passes"),
+        ("assert x == 2, 'x is not 2'", "fails"),
+    )
+    assert lab.check(notebook, timeout=60) == 1
+    out, err = capfd.readouterr()
+    assert "FAILED:" in out and "AssertionError: x is not 2" in out and "x is not 1" not in out
+    assert "1 test cell(s) failed (shown above). Fix them before you submit." in out
+    assert "locked cell" not in out and "changed" not in out
+    assert "the kernel reports a real problem" in err  # what the kernel writes to the terminal still shows
+    assert "Kernel is running over TCP without encryption" not in out + err
+
+
+@pytest.mark.slow
+def test_check_passes_a_clean_notebook_and_explains_an_edited_locked_cell(tmp_path, capfd):
+    path = nbgrader_notebook(tmp_path / "tiny.ipynb", ("x = 1", None), ("assert x == 1", "passes"))
+    assert lab.check(path, timeout=60) == 0
+    assert "All test cells pass. Ready to submit." in capfd.readouterr().out
+
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[1].source = "assert True  # the test, edited"
+    nbformat.write(notebook, path)
+    assert lab.check(path, timeout=60) == 1
+    out = capfd.readouterr().out
+    assert "EDITED LOCKED CELL" in out and "assert True  # the test, edited" in out
+    assert "1 locked cell(s) differ from the released notebook" in out
+    assert "replaced by their released version when the notebook is graded" in out
+    assert "0 " not in out and "failed" not in out
+
+
+def test_check_names_a_missing_notebook(tmp_path):
+    with pytest.raises(SystemExit, match="nothing.ipynb does not exist"):
+        lab.check(tmp_path / "nothing.ipynb")

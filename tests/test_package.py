@@ -42,7 +42,7 @@ def test_lock_has_the_course_stack():
 
 
 def test_platform_markers_give_one_tensorflow_per_platform():
-    lines = [l for l in _requirements() if l.lower().startswith(("tensorflow-cpu==", "tensorflow=="))]
+    lines = [line for line in _requirements() if line.lower().startswith(("tensorflow-cpu==", "tensorflow=="))]
     from packaging.markers import Marker
 
     platforms = [{"sys_platform": "linux", "platform_machine": "x86_64"},
@@ -50,7 +50,7 @@ def test_platform_markers_give_one_tensorflow_per_platform():
                  {"sys_platform": "darwin", "platform_machine": "arm64"},
                  {"sys_platform": "win32", "platform_machine": "AMD64"}]
     for environment in platforms:
-        chosen = [l.split("==")[0] for l in lines if Marker(l.split(";", 1)[1]).evaluate(environment)]
+        chosen = [line.split("==")[0] for line in lines if Marker(line.split(";", 1)[1]).evaluate(environment)]
         assert len(chosen) == 1, (environment, chosen)
 
 
@@ -78,7 +78,8 @@ def test_installed_versions_match_the_lock():
         name, pinned = spec.strip().split("==")
         pins[name] = pinned
     for name in ("tensorflow-cpu", "keras", "nbgrader", "numpy", "h5py", "jupyterlab", "notebook"):
-        assert version(name) == pins[name], f"{name} {version(name)} installed, lock says {pins[name]}: run `make setup`"
+        assert version(name) == pins[name], \
+            f"{name} {version(name)} installed, lock says {pins[name]}: run `make setup`"
 
 
 def test_course_command_is_installed():

@@ -2,12 +2,10 @@
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from course import grading, paths
+from course import grading, inprocess, paths
 
 ROOT = paths.REPO_ROOT
 
@@ -53,6 +51,6 @@ def test_release_is_current(tmp_path):
 
 def test_release_hides_solutions_and_hidden_tests():
     for assignment in grading.assignment_ids():
-        text = grading.release_notebook(assignment).read_text()
+        text = inprocess.release_notebook(assignment).read_text()
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
         assert "raise NotImplementedError()" in text

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from course import cells, grading, paths, spec
+from course import cells, inprocess, paths, spec
 from utils.checking import store
 from utils.checking.store import resolve_runner
 
@@ -37,7 +37,7 @@ def test_every_probe_runner_exists(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_mistake_and_its_variant_apply_once_and_differ(assignment):
     s = spec.load(assignment)
-    answers = grading.reference_answers(assignment)
+    answers = inprocess.reference_answers(assignment)
     for mistake in s.mistakes:
         assert mistake.variant, f"{mistake.name} needs a second spelling (variant) for the hint test"
         patched = cells.apply_patch(answers[mistake.cell], list(mistake.patch), mistake.name)

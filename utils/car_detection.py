@@ -8,25 +8,49 @@ threshold: whether a student writes ``>=`` or ``>``, and however a kernel
 rounds the last digits, no result hinges on a value sitting on a threshold.
 Detections are returned sorted by score (then by box), so a correct answer
 that lists them in another order gives the same result.
+
+The threshold probes of ``yolo_eval`` use designed inputs
+(:func:`designed_outputs`): single boxes with chosen scores and pairs of boxes
+with chosen overlaps, placed among background boxes that no threshold keeps.
+The seed moves the boxes, their classes and the last digits of each chosen
+value (by at most ``DESIGN_JITTER``), never which side of a threshold a value
+lies on, so a function that ignores or swaps a threshold loses on every seed.
 """
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 
 import numpy as np
 
 from utils import data
+from utils.car_detection_yolo import (  # noqa: F401  (re-exported for the notebook)
+    DATA,
+    GRID,
+    MODEL_IMAGE_SIZE,
+    course_anchors,
+    course_classes,
+    draw_boxes,
+    get_colors_for_classes,
+    load_detector,
+    pairwise_iou,
+    preprocess_image,
+    read_anchors,
+    read_classes,
+    scale_boxes,
+    test_frames,
+    tiny_yolo_body,
+    yolo_boxes_to_corners,
+    yolo_head,
+)
 from utils.checking.grader import Grader
 from utils.checking.messages import ProbeError
-from utils.yolo import (  # noqa: F401  (re-exported for the notebook)
-    DATA, GRID, MODEL_IMAGE_SIZE, course_anchors, course_classes, draw_boxes, get_colors_for_classes,
-    load_detector, pairwise_iou, preprocess_image, read_anchors, read_classes, scale_boxes, test_frames,
-    tiny_yolo_body, yolo_boxes_to_corners, yolo_head)
 
 ASSIGNMENT = "03_car_detection"
 grade = Grader(ASSIGNMENT)
 MARGIN = 1e-3
+SHOWN_JPEG_QUALITY = 90  # pictures shown in the notebook (the committed test frames are JPEGs of quality 92)
 UNMATCHED_HINT = ("Keep scores, boxes and classes together: whatever selects some of them (a mask, the indices "
                   "non-max suppression keeps) must select all three, e.g. tf.gather(classes, nms_indices).")
 
@@ -89,6 +113,109 @@ def random_detections(seed: int, n: int, num_classes: int, iou_threshold: float,
     scores = rng.permutation(np.linspace(0.3, 0.99, n)) + rng.uniform(0, 1e-3, n)
     classes = rng.integers(0, num_classes, n)
     return scores.astype(np.float32), np.array(kept, dtype=np.float32), classes.astype(np.int64)
+
+
+DESIGN_JITTER = 0.01  # how far the seed moves a designed score or overlap
+DESIGN_CLEARANCE = 0.04  # the least distance a designed value keeps from the probe's thresholds
+LEADER_SCORES = (0.9, 0.96)  # the better box of a designed pair
+FOLLOWER_SCORES = (0.82, 0.87)  # the other box of a designed pair
+BACKGROUND_MAX = 0.2  # the largest score (and confidence) of a box that is not designed
+LAYOUT = 3  # designed groups sit in distinct cells of a LAYOUT x LAYOUT division of the image
+
+
+def designed_outputs(seed: int, shape, num_classes: int, isolated, overlaps):
+    """``yolo_head``-like outputs ``(box_xy, box_wh, box_confidence, box_class_probs)`` with designed boxes.
+
+    ``shape`` is the leading shape (e.g. ``(13, 13, 5)``); boxes are fractions of the image. Designed:
+
+    - for each score in ``isolated``, one box overlapping no other designed box;
+    - for each IoU in ``overlaps``, a pair of equal boxes shifted so that they overlap by that IoU, the
+      leader scored within ``LEADER_SCORES`` and the follower within ``FOLLOWER_SCORES``;
+
+    each score and overlap moved by the seed by at most ``DESIGN_JITTER``. Each group sits in its own
+    cell of a ``LAYOUT`` x ``LAYOUT`` division of the image, in a random slot (cell and anchor) of
+    ``shape``, with a random class whose probability is at least 0.97. Every other slot holds a random
+    box with confidence, and so score, below ``BACKGROUND_MAX``.
+
+    Returns ``(outputs, design)``: the four float32 arrays, and per designed box a dict with its
+    ``group`` (``"isolated"``, ``"leader"`` or ``"follower"``), ``index`` (its position in
+    ``isolated`` or ``overlaps``), ``score``, ``corners`` (y_min, x_min, y_max, x_max as fractions of
+    the image) and ``slot``.
+    """
+    rng = np.random.default_rng(seed)
+    shape = tuple(shape)
+    groups = [("isolated", i, float(score)) for i, score in enumerate(isolated)]
+    groups += [("pair", i, float(overlap)) for i, overlap in enumerate(overlaps)]
+    if len(groups) > LAYOUT * LAYOUT:
+        raise ValueError(f"at most {LAYOUT * LAYOUT} designed groups fit the layout, got {len(groups)}")
+    size = int(np.prod(shape))
+    if 2 * len(groups) > size:
+        raise ValueError(f"a leading shape {shape} has too few slots for {len(groups)} designed groups")
+
+    box_xy = rng.uniform(0, 1, (size, 2))
+    box_wh = rng.uniform(0.02, 0.3, (size, 2))
+    confidence = rng.uniform(0, BACKGROUND_MAX, (size, 1))
+    logits = rng.normal(0.0, 2.5, (size, num_classes))
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+
+    cells = rng.permutation(LAYOUT * LAYOUT)[:len(groups)]
+    slots = iter(rng.permutation(size))
+    design = []
+
+    def place(group: str, index: int, score: float, corners) -> None:
+        slot = int(next(slots))
+        y_min, x_min, y_max, x_max = corners
+        box_xy[slot] = [(x_min + x_max) / 2, (y_min + y_max) / 2]
+        box_wh[slot] = [x_max - x_min, y_max - y_min]
+        best = rng.integers(num_classes)
+        top = rng.uniform(0.97, 0.995) if num_classes > 1 else 1.0
+        rest = rng.dirichlet(np.ones(num_classes - 1)) * (1 - top) if num_classes > 1 else np.zeros(0)
+        probs[slot] = np.insert(rest, best, top)
+        confidence[slot] = score / top
+        design.append({"group": group, "index": index, "score": score, "corners": tuple(corners), "slot": slot})
+
+    for (kind, index, value), cell in zip(groups, cells):
+        row, column = divmod(int(cell), LAYOUT)
+        side = 1.0 / LAYOUT
+        width, height = rng.uniform(0.25, 0.45, 2) * side
+        if kind == "isolated":
+            top_left = rng.uniform(0.05, 0.95 - np.array([height / side, width / side])) * side
+            y, x = row * side + top_left[0], column * side + top_left[1]
+            place("isolated", index, value + rng.uniform(-DESIGN_JITTER, DESIGN_JITTER), (y, x, y + height, x + width))
+            continue
+        overlap = value + rng.uniform(-DESIGN_JITTER, DESIGN_JITTER)
+        along_x = bool(rng.integers(2))
+        length = width if along_x else height
+        shift = length * (1 - overlap) / (1 + overlap)  # equal boxes: IoU = (length - shift) / (length + shift)
+        extent = np.array([height + (0 if along_x else shift), width + (shift if along_x else 0)])
+        top_left = rng.uniform(0.05, 0.95 - extent / side) * side
+        y, x = row * side + top_left[0], column * side + top_left[1]
+        dy, dx = (0.0, shift) if along_x else (shift, 0.0)
+        place("leader", index, rng.uniform(*LEADER_SCORES), (y, x, y + height, x + width))
+        place("follower", index, rng.uniform(*FOLLOWER_SCORES), (y + dy, x + dx, y + dy + height, x + dx + width))
+
+    outputs = (box_xy.reshape(shape + (2,)), box_wh.reshape(shape + (2,)), confidence.reshape(shape + (1,)),
+               probs.reshape(shape + (num_classes,)))
+    return tuple(v.astype(np.float32) for v in outputs), design
+
+
+def check_design_clears(isolated, overlaps, score_threshold: float, iou_threshold: float) -> None:
+    """Raise ``ValueError`` unless every designed value keeps ``DESIGN_CLEARANCE`` from the thresholds
+    after the seed's jitter, and pairs and background lie on their side of ``score_threshold``."""
+    margin = DESIGN_CLEARANCE + DESIGN_JITTER
+    problems = [f"score {s:g} lies within {margin:g} of score_threshold={score_threshold:g}"
+                for s in isolated if abs(s - score_threshold) < margin]
+    problems += [f"overlap {o:g} lies within {margin:g} of iou_threshold={iou_threshold:g}"
+                 for o in overlaps if abs(o - iou_threshold) < margin]
+    if overlaps and FOLLOWER_SCORES[0] - score_threshold < DESIGN_CLEARANCE:
+        problems.append(f"pairs score at least {FOLLOWER_SCORES[0]:g}: score_threshold={score_threshold:g} "
+                        "must lie below that")
+    if score_threshold - BACKGROUND_MAX < DESIGN_CLEARANCE:
+        problems.append(f"background boxes score up to {BACKGROUND_MAX:g}: score_threshold={score_threshold:g} "
+                        "must lie above that")
+    if problems:
+        raise ValueError("designed yolo_eval inputs too close to a threshold: " + "; ".join(problems))
 
 
 # ---------------------------------------------------------------------------
@@ -186,6 +313,19 @@ def eval_random(fn, *, seed: int, shape, num_classes: int, image_shape=(720, 128
     return detection_set(result, "yolo_eval")
 
 
+def eval_designed(fn, *, seed: int, shape, num_classes: int, isolated, overlaps, image_shape=(720, 1280),
+                  max_boxes: int = 10, score_threshold: float = 0.6, iou_threshold: float = 0.5):
+    """Probe: ``yolo_eval`` on designed outputs (:func:`designed_outputs`) whose kept set depends on both
+    thresholds; detections as a set."""
+    import tensorflow as tf
+
+    check_design_clears(isolated, overlaps, score_threshold, iou_threshold)
+    outputs, _ = designed_outputs(seed, shape, num_classes, isolated, overlaps)
+    result = fn(tuple(tf.constant(v) for v in outputs), image_shape=tuple(image_shape), max_boxes=max_boxes,
+                score_threshold=score_threshold, iou_threshold=iou_threshold)
+    return detection_set(result, "yolo_eval")
+
+
 @lru_cache(maxsize=2)
 def frame_outputs(frame: str):
     """The detector's decoded outputs ``yolo_head(model(frame))`` for a committed test frame."""
@@ -214,21 +354,25 @@ def detector():
     return load_detector()
 
 
-def show_image(image, title: str | None = None, width: int = 960):
+def show_image(image, title: str | None = None, width: int = 960, quality: int = SHOWN_JPEG_QUALITY):
     """Show a PIL image (or a uint8 array) in the notebook, scaled to ``width`` pixels.
 
-    The picture goes straight to the notebook as a PNG (no Matplotlib figure),
-    which keeps cells that show many frames fast.
+    The picture goes straight to the notebook (no Matplotlib figure), which keeps
+    cells that show many frames fast, as one JPEG output: displaying the PIL
+    image itself would store it twice, as PNG and JPEG.
     """
+    from IPython.display import Image as Picture
     from IPython.display import display
     from PIL import Image
 
     picture = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
     if picture.width > width:
         picture = picture.resize((width, round(picture.height * width / picture.width)), Image.Resampling.BILINEAR)
+    encoded = io.BytesIO()
+    picture.convert("RGB").save(encoded, format="JPEG", quality=quality)
     if title:
         print(title)
-    display(picture)
+    display(Picture(data=encoded.getvalue(), format="jpeg"))
 
 
 def show_grid(image_path, grid: int = GRID, model_image_size=MODEL_IMAGE_SIZE):

@@ -15,8 +15,7 @@ import numpy as np
 from utils.checking import models
 from utils.checking.grader import Grader
 from utils.checking.messages import ProbeError
-from utils.plots import image_grid
-from utils.plots import plot_history, show_examples  # noqa: F401  (re-exported for the notebook)
+from utils.plots import image_grid, plot_history, show_examples  # noqa: F401  (re-exported for the notebook)
 
 ASSIGNMENT = "02_resnets"
 grade = Grader(ASSIGNMENT)
@@ -260,7 +259,8 @@ def _block_kwargs(s):
 
 def _block_output(out) -> np.ndarray:
     if out is None:
-        raise ProbeError("Expected the output tensor of the block, got None.", "Check that the block ends with `return X`.")
+        raise ProbeError("Expected the output tensor of the block, got None.",
+                         "Check that the block ends with `return X`.")
     return np.asarray(out)
 
 
@@ -271,7 +271,8 @@ def _wrapped(fn, input_shape, f, filters, **kwargs):
     inputs = keras.Input(shape=tuple(input_shape))
     outputs = fn(inputs, f, list(filters), training=False, **kwargs)
     if outputs is None:
-        raise ProbeError("Expected the output tensor of the block, got None.", "Check that the block ends with `return X`.")
+        raise ProbeError("Expected the output tensor of the block, got None.",
+                         "Check that the block ends with `return X`.")
     return keras.Model(inputs, outputs)
 
 

@@ -21,9 +21,22 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import ImageDraw
 
-from .draw import (SUPERSAMPLE, Pose, draw_background, ellipse_points, finish_image, flat,
-                   mix, parabola_points, random_color, classic_dataset, sample_skin_tone, shade,
-                   superellipse_points, to_rgb)
+from .draw import (
+    SUPERSAMPLE,
+    Pose,
+    classic_dataset,
+    draw_background,
+    ellipse_points,
+    finish_image,
+    flat,
+    mix,
+    parabola_points,
+    random_color,
+    sample_skin_tone,
+    shade,
+    superellipse_points,
+    to_rgb,
+)
 
 # (name, RGB, relative probability) of natural and dyed hair colours.
 HAIR_COLORS = (
@@ -459,7 +472,7 @@ def _draw_mouth(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
     # this rim is what keeps the mouth readable at 64 x 64.
     lip_color = mix(face.skin, (205, 95, 105), 0.6)
     inside = (70, 18, 26)
-    y, w, depth, line = face.mouth_y, face.mouth_w, face.mouth_depth, face.mouth_line
+    y, w, line = face.mouth_y, face.mouth_w, face.mouth_line
 
     if face.smile_lines:
         # Cheek folds ("smile lines", also on unsmiling faces) around the mouth.

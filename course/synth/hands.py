@@ -18,9 +18,21 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import ImageDraw
 
-from .draw import (SUPERSAMPLE, Pose, capsule_points, draw_background, finish_image, flat,
-                   mix, random_color, classic_dataset, sample_skin_tone, shade,
-                   superellipse_points, to_rgb)
+from .draw import (
+    SUPERSAMPLE,
+    Pose,
+    capsule_points,
+    classic_dataset,
+    draw_background,
+    finish_image,
+    flat,
+    mix,
+    random_color,
+    sample_skin_tone,
+    shade,
+    superellipse_points,
+    to_rgb,
+)
 
 FINGERS = ("thumb", "index", "middle", "ring", "pinky")
 

@@ -371,13 +371,16 @@ def _draw_pedestrian(p: _Painter, box, prm) -> None:
     cx = (x0 + x1) / 2
     s = prm["stride"] * w
     leg_top = y0 + 0.52 * h
-    p.polygon([(cx - 0.12 * w, leg_top), (cx + 0.02 * w, leg_top), (cx - 0.25 * w - s, y1), (cx - 0.45 * w - s, y1)], prm["trousers"])
-    p.polygon([(cx - 0.02 * w, leg_top), (cx + 0.12 * w, leg_top), (cx + 0.45 * w + s, y1), (cx + 0.25 * w + s, y1)], shade(prm["trousers"], 0.8))
+    p.polygon([(cx - 0.12 * w, leg_top), (cx + 0.02 * w, leg_top), (cx - 0.25 * w - s, y1), (cx - 0.45 * w - s, y1)],
+              prm["trousers"])
+    p.polygon([(cx - 0.02 * w, leg_top), (cx + 0.12 * w, leg_top), (cx + 0.45 * w + s, y1), (cx + 0.25 * w + s, y1)],
+              shade(prm["trousers"], 0.8))
     p.polygon([(cx - 0.3 * w, y0 + 0.17 * h), (cx + 0.3 * w, y0 + 0.17 * h),
                (cx + 0.22 * w, leg_top + 0.02 * h), (cx - 0.22 * w, leg_top + 0.02 * h)], prm["shirt"])
     for side in (-1, 1):  # arms
         p.polygon([(cx + side * 0.3 * w, y0 + 0.18 * h), (cx + side * 0.48 * w, y0 + 0.18 * h),
-                   (cx + side * 0.5 * w, y0 + 0.5 * h), (cx + side * 0.36 * w, y0 + 0.5 * h)], shade(prm["shirt"], 0.85))
+                   (cx + side * 0.5 * w, y0 + 0.5 * h), (cx + side * 0.36 * w, y0 + 0.5 * h)],
+                  shade(prm["shirt"], 0.85))
     p.ellipse(cx - 0.22 * w, y0, cx + 0.22 * w, y0 + 0.16 * h, prm["skin"])
     p.ellipse(cx - 0.23 * w, y0 - 0.005 * h, cx + 0.23 * w, y0 + 0.06 * h, prm["hair"])
 
@@ -413,7 +416,8 @@ def _draw_traffic_sign(p: _Painter, box, prm) -> None:
         p.rect(cx + 0.09 * w, cy - 0.08 * h, cx + 0.17 * w, cy + 0.08 * h, (245, 245, 245))
     elif kind == "warning":
         p.polygon([(cx, y0), (x1, y1), (x0, y1)], (200, 25, 25))
-        p.polygon([(cx, y0 + 0.25 * h), (x1 - 0.17 * w, y1 - 0.09 * h), (x0 + 0.17 * w, y1 - 0.09 * h)], (245, 245, 240))
+        p.polygon([(cx, y0 + 0.25 * h), (x1 - 0.17 * w, y1 - 0.09 * h), (x0 + 0.17 * w, y1 - 0.09 * h)],
+                  (245, 245, 240))
         p.rect(cx - 0.04 * w, y0 + 0.45 * h, cx + 0.04 * w, y0 + 0.75 * h, (20, 20, 20))
     elif kind == "stop":
         a = np.deg2rad(22.5 + 45 * np.arange(8))
@@ -518,6 +522,8 @@ def write_test_frames(folder, seed: int = TEST_FRAMES_SEED, count: int = TEST_FR
 
 
 def build(out) -> list:
-    """``course data``: assignment 03's test frames and labels under ``out``. Returns ``[(path, seed, description)]``."""
+    """``course data``: assignment 03's test frames and labels under ``out``.
+
+    Returns ``[(path, seed, description)]``."""
     return [(path, TEST_FRAMES_SEED, f"assignment 03 test frame: write_test_frames(seed={TEST_FRAMES_SEED})")
             for path in write_test_frames(out / "car_detection" / "frames")]

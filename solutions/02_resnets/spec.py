@@ -116,10 +116,14 @@ TESTS = (
 )
 
 # Lines of the reference answers (without their indentation).
-ID_CONV1 = "X = Conv2D(filters=F1, kernel_size=1, strides=(1, 1), padding='valid', kernel_initializer=initializer(seed=0))(X)\n"
-ID_CONV2 = "X = Conv2D(filters=F2, kernel_size=f, strides=(1, 1), padding='same', kernel_initializer=initializer(seed=0))(X)\n"
-ID_CONV3 = "X = Conv2D(filters=F3, kernel_size=1, strides=(1, 1), padding='valid', kernel_initializer=initializer(seed=0))(X)\n"
-CONV_CONV1 = "X = Conv2D(filters=F1, kernel_size=1, strides=(s, s), padding='valid', kernel_initializer=initializer(seed=0))(X)\n"
+ID_CONV1 = ("X = Conv2D(filters=F1, kernel_size=1, strides=(1, 1), padding='valid', "
+            "kernel_initializer=initializer(seed=0))(X)\n")
+ID_CONV2 = ("X = Conv2D(filters=F2, kernel_size=f, strides=(1, 1), padding='same', "
+            "kernel_initializer=initializer(seed=0))(X)\n")
+ID_CONV3 = ("X = Conv2D(filters=F3, kernel_size=1, strides=(1, 1), padding='valid', "
+            "kernel_initializer=initializer(seed=0))(X)\n")
+CONV_CONV1 = ("X = Conv2D(filters=F1, kernel_size=1, strides=(s, s), padding='valid', "
+              "kernel_initializer=initializer(seed=0))(X)\n")
 BN = "    X = BatchNormalization(axis=3)(X, training=training)\n"
 BN_NO_TRAINING = "    X = BatchNormalization(axis=3)(X)\n"
 SHORTCUT_BN = "    X_shortcut = BatchNormalization(axis=3)(X_shortcut, training=training)\n"
@@ -219,7 +223,8 @@ MISTAKES = (
                       "kernel_initializer=initializer(seed=0))(X_shortcut, training=training)\n"
                       "    X_shortcut = BatchNormalization(axis=3)(X_shortcut)\n"),)),
     Mistake("conv_shortcut_hardcoded_initializer", "convolutional_block",
-            (("kernel_initializer=initializer(seed=0))(X_shortcut)", "kernel_initializer=glorot_uniform(seed=0))(X_shortcut)"),),
+            (("kernel_initializer=initializer(seed=0))(X_shortcut)",
+              "kernel_initializer=glorot_uniform(seed=0))(X_shortcut)"),),
             frozenset({CONV_INFERENCE, CONV_TRAINING}),
             "The weights differ from the ones the block's initializer argument gives: use "
             "kernel_initializer=initializer(seed=0) for every convolution, the shortcut's included, "
@@ -271,5 +276,5 @@ SPEC = Assignment(
     mistakes=MISTAKES,
     partly_wrong=("id_bn_without_training", "resnet_max_pool_head"),
     data=("signs/signs.h5",),
-    quality=(QualityBar("ResNet50", 0.92, dataset="signs"),),
+    quality=(QualityBar("ResNet50", 0.92, loader="utils.data:load_signs_dataset"),),
 )

@@ -33,8 +33,9 @@ IOU_HIDDEN = [
     [[0, 0, 2, 2], [1, 0, 3, 2]],  # half overlap: 2 / (4 + 4 - 2) = 1/3
     [[0.5, 0.5, 1.5, 2.5], [1, 1, 2, 2]],  # 0.5 x 1 overlap, areas 2 and 1: 0.5 / 2.5
     [[3, 3, 4, 4], [1, 1, 3, 3]],  # the vertex case, boxes swapped: 0
+    [[4, 5, 6, 8], [0, 0, 3, 2]],  # apart in x (by 1) and in y (by 3): 0 (the sides' product is +3)
 ]
-IOU_HIDDEN_EXPECTED = [0.125, 1.0, 1 / 3, 0.2, 0.0]
+IOU_HIDDEN_EXPECTED = [0.125, 1.0, 1 / 3, 0.2, 0.0, 0.0]
 
 # Hand-built suppression case, boxes (y_min, x_min, y_max, x_max):
 #   0 car 0.9, 1 bus 0.8 overlapping 0 (IoU 9025/10975 = 0.82): dropped even though its class differs;
@@ -53,6 +54,25 @@ DISJOINT = {"scores": [0.5, 0.9, 0.7, 0.8, 0.6, 0.95],
                       [20, 40, 30, 50]],
             "classes": [0, 1, 2, 3, 4, 5]}
 DISJOINT_EXPECTED = [[0.95, 0.9, 0.8], [[20, 40, 30, 50], [0, 20, 10, 30], [20, 0, 30, 10]], [5, 1, 3]]
+
+# Designed yolo_eval inputs (utils.car_detection.designed_outputs): single boxes with the given scores and
+# pairs of boxes overlapping by the given IoUs (their scores above 0.82), each within 0.01 of its value
+# whatever the seed. Every value lies at least 0.05 from the probe's thresholds and from yolo_eval's
+# defaults (0.6 and 0.5), so ignoring a threshold or swapping the two changes the kept set on every seed:
+#   score probe (score_threshold=0.3, iou_threshold=0.5): 0.55 is dropped at 0.6 (score_threshold ignored);
+#     swapped (filter at 0.5, suppress at 0.3), 0.4 is dropped and so is the pair overlapping by 0.4;
+#   IoU probe (score_threshold=0.6, iou_threshold=0.75): the pair overlapping by 0.68 loses a box at 0.5
+#     (iou_threshold ignored); swapped (filter at 0.75, suppress at 0.6), 0.68 and that box are dropped;
+#   hidden, the other way round: score_threshold=0.75 keeps neither 0.68 (kept at 0.6) nor 0.55 (kept
+#     when swapped); iou_threshold=0.3 removes a box of the pair overlapping by 0.4 (kept at 0.5 or 0.6).
+# Each design keeps both boxes of a pair below the IoU threshold and one of a pair above it.
+SCORE_DESIGN = {"isolated": [0.92, 0.55, 0.4], "overlaps": [0.4, 0.85], "score_threshold": 0.3,
+                "iou_threshold": 0.5}
+IOU_DESIGN = {"isolated": [0.92, 0.68], "overlaps": [0.68, 0.9], "score_threshold": 0.6, "iou_threshold": 0.75}
+SCORE_DESIGN_HIDDEN = {"isolated": [0.92, 0.68, 0.55], "overlaps": [0.65, 0.88], "score_threshold": 0.75,
+                       "iou_threshold": 0.5}
+IOU_DESIGN_HIDDEN = {"isolated": [0.92, 0.45], "overlaps": [0.15, 0.4, 0.85], "score_threshold": 0.6,
+                     "iou_threshold": 0.3}
 
 CLASSIC = {"shape": [19, 19, 5], "num_classes": 80}
 DETECTOR = {"shape": [16, 16, 5], "num_classes": 6}
@@ -106,6 +126,23 @@ TESTS = (
               "score_threshold=0.4, iou_threshold=0.4", SET,
               {**DETECTOR, "seed": 7, "image_shape": [608, 608], "max_boxes": 6, "score_threshold": 0.4,
                "iou_threshold": 0.4}, hidden=True),
+        Probe("yolo_eval/score_threshold", f"{RUN}:eval_designed",
+              "detections for designed outputs of shape (13, 13, 5, ...), 80 classes, with boxes scored 0.92, 0.55 "
+              "and 0.4 and pairs overlapping by IoU 0.4 and 0.85, score_threshold=0.3 (only score_threshold "
+              "differs from the default)", SET, {"seed": 8, "shape": [13, 13, 5], "num_classes": 80,
+                                                  **SCORE_DESIGN}),
+        Probe("yolo_eval/iou_threshold", f"{RUN}:eval_designed",
+              "detections for designed outputs of shape (13, 13, 5, ...), 80 classes, with boxes scored 0.92 and "
+              "0.68 and pairs overlapping by IoU 0.68 and 0.9, iou_threshold=0.75 (only iou_threshold differs "
+              "from the default)", SET, {"seed": 9, "shape": [13, 13, 5], "num_classes": 80, **IOU_DESIGN}),
+        Probe("yolo_eval/score_threshold_hidden", f"{RUN}:eval_designed",
+              "detections for designed outputs of shape (16, 16, 5, ...), image_shape=(480, 640), "
+              "score_threshold=0.75", SET,
+              {"seed": 10, **DETECTOR, "image_shape": [480, 640], **SCORE_DESIGN_HIDDEN}, hidden=True),
+        Probe("yolo_eval/iou_threshold_hidden", f"{RUN}:eval_designed",
+              "detections for designed outputs of shape (16, 16, 5, ...), image_shape=(480, 640), "
+              "iou_threshold=0.3", SET,
+              {"seed": 11, **DETECTOR, "image_shape": [480, 640], **IOU_DESIGN_HIDDEN}, hidden=True),
     )),
     TestCell("yolo_eval_test_frame", "yolo_eval", 2,
              "yolo_eval: the detections on a test frame match the reference.", (
@@ -133,6 +170,20 @@ MISTAKES = (
             "and height at 0 with max(..., 0) before multiplying.",
             variant=(("    inter_area = inter_width * inter_height\n",
                       "    inter_area = (xi2 - xi1) * (yi2 - yi1)\n"),)),
+    # Clamping the product instead of each side is right unless the boxes are apart in both x and y: then
+    # both sides are negative and their product is positive (the public case 2 and the last hidden case).
+    Mistake("iou_clamps_product", "iou",
+            (("    inter_width = max(xi2 - xi1, 0)\n    inter_height = max(yi2 - yi1, 0)\n"
+              "    inter_area = inter_width * inter_height\n",
+              "    inter_area = max((xi2 - xi1) * (yi2 - yi1), 0)\n"),),
+            IOU_CELL,
+            "Clamping the product max((xi2 - xi1) * (yi2 - yi1), 0) is not enough: for boxes apart in both x and "
+            "y both differences are negative and their product is positive. Clamp the width and the height each "
+            "at 0, then multiply.",
+            variant=(("    inter_width = max(xi2 - xi1, 0)\n    inter_height = max(yi2 - yi1, 0)\n"
+                      "    inter_area = inter_width * inter_height\n",
+                      "    inter_width = xi2 - xi1\n    inter_height = yi2 - yi1\n"
+                      "    inter_area = max(0.0, inter_width * inter_height)\n"),)),
     Mistake("iou_union_keeps_intersection", "iou",
             (("    union_area = box1_area + box2_area - inter_area\n",
               "    union_area = box1_area + box2_area\n"),),
@@ -182,6 +233,28 @@ MISTAKES = (
             "yolo_boxes_to_corners(box_xy, box_wh), which puts y first.",
             variant=(("    boxes = yolo_boxes_to_corners(box_xy, box_wh)\n",
                       "    boxes = yolo_boxes_to_corners(box_xy[..., ::-1], box_wh[..., ::-1])\n"),)),
+    Mistake("eval_ignores_score_threshold", "yolo_eval",
+            (("box_class_probs, threshold=score_threshold)", "box_class_probs)"),),
+            frozenset({"yolo_eval_test"}),
+            "Pass score_threshold on to yolo_filter_boxes (threshold=score_threshold): without it the filter "
+            "uses its own default, 0.6, whatever score_threshold yolo_eval was given.",
+            variant=(("box_class_probs, threshold=score_threshold)", "box_class_probs, threshold=0.6)"),)),
+    Mistake("eval_ignores_iou_threshold", "yolo_eval",
+            ((",\n                                                      iou_threshold=iou_threshold)", ")"),),
+            frozenset({"yolo_eval_test"}),
+            "Pass iou_threshold on to yolo_non_max_suppression (iou_threshold=iou_threshold): without it the "
+            "suppression uses its own default, 0.5, whatever iou_threshold yolo_eval was given.",
+            variant=(("iou_threshold=iou_threshold)", "iou_threshold=0.5)"),)),
+    Mistake("eval_swaps_thresholds", "yolo_eval",
+            (("threshold=score_threshold)", "threshold=iou_threshold)"),
+             ("iou_threshold=iou_threshold)", "iou_threshold=score_threshold)")),
+            frozenset({"yolo_eval_test"}),
+            "The thresholds are swapped: score_threshold is for yolo_filter_boxes (which scores to keep), "
+            "iou_threshold for yolo_non_max_suppression (how much overlap removes a box).",
+            variant=(("yolo_filter_boxes(boxes, box_confidence, box_class_probs, threshold=score_threshold)",
+                      "yolo_filter_boxes(boxes, box_confidence, box_class_probs, iou_threshold)"),
+                     ("max_boxes=max_boxes,\n                                                      "
+                      "iou_threshold=iou_threshold)", "max_boxes, score_threshold)"))),
 )
 
 SPEC = Assignment(

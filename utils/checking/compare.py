@@ -25,7 +25,7 @@ imports NumPy only.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -52,9 +52,12 @@ def plain(value):
 
 
 class Comparison:
-    """Base class. Subclasses set ``kind`` and implement :meth:`difference`."""
+    """Base class: an exact kind. Subclasses set ``kind`` and implement :meth:`difference`; kinds with a
+    tolerance (``exact = False``) also implement :meth:`scaled`, :meth:`deviation`,
+    :meth:`absolute_deviation` and :meth:`tolerance_text`, and kinds holding arrays :meth:`encode`."""
 
     kind = "?"
+    exact = True  # no tolerance: every kernel must give the identical value
 
     def difference(self, got, want) -> str | None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -64,6 +67,26 @@ class Comparison:
 
     def to_json(self) -> dict:
         return {"kind": self.kind}
+
+    def scaled(self, fraction: float) -> Comparison:
+        """The same comparison with every tolerance multiplied by ``fraction``."""
+        return self
+
+    def deviation(self, got, want) -> float:
+        """How many tolerances ``got`` lies from ``want`` at its worst element (0 when equal, inf when not
+        comparable). An exact kind is 0 or inf."""
+        return 0.0 if self.difference(got, want) is None else math.inf
+
+    def absolute_deviation(self, got, want) -> float:
+        """The largest absolute difference among the numbers compared with a tolerance."""
+        return self.deviation(got, want)
+
+    def tolerance_text(self) -> str:
+        return "exact"
+
+    def encode(self, value, name: str, arrays: dict):
+        """A JSON-friendly form of ``value``; arrays go to ``arrays`` as ``{"$array": key}`` (see :func:`decode`)."""
+        return plain(value)
 
 
 # ---------------------------------------------------------------------------
@@ -121,6 +144,29 @@ class Close(Comparison):
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "rtol": self.rtol, "atol": self.atol}
+
+    exact = False
+
+    def scaled(self, fraction: float) -> Close:
+        return Close(self.rtol * fraction, self.atol * fraction)
+
+    def deviation(self, got, want) -> float:
+        got = as_float_array(got)
+        want = np.asarray(want, dtype=np.float64)
+        if isinstance(got, str) or got.shape != want.shape or not np.all(np.isfinite(got)):
+            return math.inf
+        return float(np.max(np.abs(got - want) / self.allowed(want))) if want.size else 0.0
+
+    def absolute_deviation(self, got, want) -> float:
+        return self.distance(got, want)
+
+    def tolerance_text(self) -> str:
+        return f"{self.atol:g}+{self.rtol:g}|x|"
+
+    def encode(self, value, name: str, arrays: dict):
+        array = np.asarray(value)
+        arrays[name] = array.astype(np.float32) if array.dtype.kind == "f" else array
+        return {ARRAY_TAG: name}
 
 
 # ---------------------------------------------------------------------------
@@ -232,6 +278,34 @@ class Items(Comparison):
     def to_json(self) -> dict:
         return {"kind": self.kind, "parts": [p.to_json() for p in self.parts], "names": list(self.names)}
 
+    @property
+    def exact(self) -> bool:
+        return all(p.exact for p in self.parts)
+
+    def scaled(self, fraction: float) -> Items:
+        return Items(tuple(p.scaled(fraction) for p in self.parts), self.names)
+
+    def _each(self, measure, got, want) -> float:
+        """The worst ``measure`` over the parts with a tolerance; inf when an exact part differs."""
+        if not isinstance(got, (tuple, list)) or len(got) != len(self.parts):
+            return math.inf
+        triples = list(zip(self.parts, got, want))
+        if any(p.exact and p.difference(g, w) is not None for p, g, w in triples):
+            return math.inf
+        return max((measure(p, g, w) for p, g, w in triples if not p.exact), default=0.0)
+
+    def deviation(self, got, want) -> float:
+        return self._each(lambda p, g, w: p.deviation(g, w), got, want)
+
+    def absolute_deviation(self, got, want) -> float:
+        return self._each(lambda p, g, w: p.absolute_deviation(g, w), got, want)
+
+    def tolerance_text(self) -> str:
+        return ", ".join(dict.fromkeys(p.tolerance_text() for p in self.parts if not p.exact)) or "exact"
+
+    def encode(self, value, name: str, arrays: dict):
+        return [p.encode(v, f"{name}#{i}", arrays) for i, (v, p) in enumerate(zip(value, self.parts))]
+
 
 @dataclass(frozen=True)
 class Fields(Comparison):
@@ -258,6 +332,33 @@ class Fields(Comparison):
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "parts": {n: p.to_json() for n, p in self.parts.items()}}
+
+    @property
+    def exact(self) -> bool:
+        return all(p.exact for p in self.parts.values())
+
+    def scaled(self, fraction: float) -> Fields:
+        return Fields({n: p.scaled(fraction) for n, p in self.parts.items()})
+
+    def _each(self, measure, got, want) -> float:
+        """The worst ``measure`` over the parts with a tolerance; inf when an exact part differs."""
+        if not isinstance(got, dict) or set(self.parts) - set(got):
+            return math.inf
+        if any(p.exact and p.difference(got[n], want[n]) is not None for n, p in self.parts.items()):
+            return math.inf
+        return max((measure(p, got[n], want[n]) for n, p in self.parts.items() if not p.exact), default=0.0)
+
+    def deviation(self, got, want) -> float:
+        return self._each(lambda p, g, w: p.deviation(g, w), got, want)
+
+    def absolute_deviation(self, got, want) -> float:
+        return self._each(lambda p, g, w: p.absolute_deviation(g, w), got, want)
+
+    def tolerance_text(self) -> str:
+        return ", ".join(dict.fromkeys(p.tolerance_text() for p in self.parts.values() if not p.exact)) or "exact"
+
+    def encode(self, value, name: str, arrays: dict):
+        return {n: p.encode(value[n], f"{name}#{n}", arrays) for n, p in self.parts.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -349,6 +450,40 @@ class Boxes(Comparison):
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "min_iou": self.min_iou, "score_atol": self.score_atol}
+
+    exact = False
+
+    def scaled(self, fraction: float) -> Boxes:
+        return Boxes(1 - (1 - self.min_iou) * fraction, self.score_atol * fraction)
+
+    def _worst(self, got, want) -> tuple[float, float]:
+        """``(tolerances used, largest score difference)`` over the matched pairs; inf when a box is
+        missing or left over. Tolerances used: a pair's score difference over ``score_atol`` or its
+        ``1 - IoU`` over ``1 - min_iou``."""
+        got, want = self._unpack(got), self._unpack(want)
+        if isinstance(got, str) or isinstance(want, str):
+            return math.inf, math.inf
+        pairs, missing, extra = self._match(got, want)
+        if missing or extra:
+            return math.inf, math.inf
+        worst, score = 0.0, 0.0
+        for i, j in pairs:
+            difference = abs(got[0][j] - want[0][i])
+            worst = max(worst, difference / self.score_atol, (1 - box_iou(want[1][i], got[1][j])) / (1 - self.min_iou))
+            score = max(score, difference)
+        return worst, score
+
+    def deviation(self, got, want) -> float:
+        return self._worst(got, want)[0]
+
+    def absolute_deviation(self, got, want) -> float:
+        return self._worst(got, want)[1]
+
+    def tolerance_text(self) -> str:
+        return f"set: IoU>={self.min_iou:g}, score+-{self.score_atol:g}"
+
+    def encode(self, value, name: str, arrays: dict):
+        return [Close(0, 0).encode(v, f"{name}#{i}", arrays) for i, v in enumerate(value)]
 
 
 # ---------------------------------------------------------------------------
@@ -444,6 +579,9 @@ class Config(Comparison):
     def to_json(self) -> dict:
         return {"kind": self.kind, "rtol": self.rtol}
 
+    def scaled(self, fraction: float) -> Config:
+        return Config(self.rtol * fraction)
+
 
 _KINDS = {cls.kind: cls for cls in (Close, Exact, Boolean, Items, Fields, Boxes, Structure, Config)}
 
@@ -467,19 +605,10 @@ ARRAY_TAG = "$array"
 
 
 def encode(value, name: str, arrays: dict, comparison: Comparison):
-    """A JSON-friendly form of ``value``; the arrays that :class:`Close` or :class:`Boxes` compare go
-    to ``arrays[name...]`` (float32 for floats) and are referenced as ``{"$array": key}``."""
-    if isinstance(comparison, Items):
-        return [encode(v, f"{name}#{i}", arrays, p) for i, (v, p) in enumerate(zip(value, comparison.parts))]
-    if isinstance(comparison, Fields):
-        return {n: encode(value[n], f"{name}#{n}", arrays, p) for n, p in comparison.parts.items()}
-    if isinstance(comparison, Boxes):
-        return [encode(v, f"{name}#{i}", arrays, Close(0, 0)) for i, v in enumerate(value)]
-    if isinstance(comparison, Close):
-        array = np.asarray(value)
-        arrays[name] = array.astype(np.float32) if array.dtype.kind == "f" else array
-        return {ARRAY_TAG: name}
-    return plain(value)
+    """A JSON-friendly form of ``value`` as ``comparison`` stores it (:meth:`Comparison.encode`): the arrays
+    that :class:`Close` or :class:`Boxes` compare go to ``arrays[name...]`` (float32 for floats) and are
+    referenced as ``{"$array": key}``."""
+    return comparison.encode(value, name, arrays)
 
 
 def decode(value, arrays: dict):

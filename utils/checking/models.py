@@ -112,7 +112,8 @@ def summarize_model(model) -> list[dict]:
     summary = []
     for op, node in _canonical_calls(model):
         if node is None:
-            summary.append({"type": type(op).__name__, "output_shape": [None if d is None else int(d) for d in op.output.shape],
+            summary.append({"type": type(op).__name__,
+                            "output_shape": [None if d is None else int(d) for d in op.output.shape],
                             "params": int(op.count_params())})
         else:
             summary.extend(_describe_call(op, node))

@@ -46,7 +46,8 @@ def load(assignment: str, part: str) -> dict:
         with np.load(verified_path(npz_name)) as store:
             arrays = {k: store[k] for k in store.files}
     except (OSError, ValueError) as error:
-        raise DatasetError(f"Could not read the reference outputs of {assignment}: {error}. {REGENERATE_HINT}") from error
+        raise DatasetError(f"Could not read the reference outputs of {assignment}: {error}. "
+                           f"{REGENERATE_HINT}") from error
     probes = []
     for probe in raw["probes"]:
         probe = dict(probe)

@@ -1,6 +1,6 @@
 """Detector quality, an honest baseline and inference time for assignment 03 (car detection).
 
-Usage: python benchmarks/detection.py [--frames 200] [--weights PATH]
+Usage: python benchmarks/assignment.py 03 [--frames 200] [--weights PATH]
 
 1. Renders ``--frames`` held-out 720 x 1280 street scenes (stream ``--seed``,
    never used in training) and runs the reference pipeline on each: the
@@ -20,19 +20,19 @@ Exits 1 when a bar is missed.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import table  # noqa: E402
+from course import inprocess, spec
+from course.benchmarking import table
+from course.synth.roads import CLASSES, FRAME, render_scene, sample_scene, scene_rng
+from utils import car_detection_yolo as yolo
+from utils import data
 
-from course import references, spec  # noqa: E402
-from course.synth.roads import CLASSES, FRAME, render_scene, sample_scene, scene_rng  # noqa: E402
-from utils import data, yolo  # noqa: E402
+ASSIGNMENT = "03_car_detection"
 
 HELD_OUT_SEED = 2000
 BASELINE_PROTOTYPES = 12
@@ -79,7 +79,7 @@ def average_precision(detections, truths, num_classes: int, iou_threshold: float
 
 def baseline_prototypes(frames: int = 3000, seed: int = 1000) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Per class, the most frequent (x0, y0, x1, y1) boxes of the training stream and their frequencies."""
-    from course.train_detector import kmeans_boxes
+    from course.weights.car_detection import kmeans_boxes
 
     boxes, classes = [], []
     for i in range(frames):
@@ -95,16 +95,16 @@ def baseline_prototypes(frames: int = 3000, seed: int = 1000) -> dict[int, tuple
     return prototypes
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/assignment.py 03", description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
     parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped one)")
     parser.add_argument("--anchors", type=Path, default=None, help="anchors file (default: the shipped one)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     import tensorflow as tf
 
-    reference = references.solution_namespace(spec.load("03_car_detection"))
+    reference = inprocess.solution_namespace(spec.load(ASSIGNMENT))
     yolo_eval = reference["yolo_eval"]
     anchors = yolo.read_anchors(args.anchors) if args.anchors else yolo.course_anchors()
     model = yolo.tiny_yolo_body(len(anchors), len(CLASSES))

@@ -11,8 +11,8 @@ decoded by :func:`yolo_head` the YOLOv2 way:
 - ``box_wh = exp(t_wh) * anchor / S``: the box size, anchors in grid cells;
 - ``box_confidence = sigmoid(t_o)``, ``box_class_probs = softmax(t_c)``.
 
-Weights are trained by ``course weights`` (``course/train_detector.py``) on
-frames of ``course/synth/roads.py``; ``docs/03_car_detection.md`` is the
+Weights are trained by ``course weights`` (``course/weights/car_detection.py``) on
+frames of ``course/synth/roads.py``; ``docs/model_cards/03_car_detection.md`` is the
 model card. Loading goes through the manifest's sha256 like every data file.
 """
 
