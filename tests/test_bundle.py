@@ -278,4 +278,4 @@ def test_unpacked_bundle_installs_and_checks_a_notebook(built, tmp_path):
         assert "NotImplementedError" in failure and "grade(" in failure, failure
     for problem in ("DatasetError", "ModuleNotFoundError", "No module named"):
         assert problem not in checked.stdout, checked.stdout
-    assert f"{len(failures)} cell(s) failed" in checked.stdout
+    assert f"{len(failures)} test cell(s) failed" in checked.stdout
