@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,8 +293,11 @@ def _write_feedback_notebook(root: Path, result: StudentResult, notebook: dict, 
 def _record_scores(root: Path, results: list[StudentResult]) -> None:
     """The one writer of the class gradebook: each graded submission with its trusted points."""
     from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import SAWarning
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; they say nothing to an instructor.
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        warnings.simplefilter("ignore", SAWarning)
         for result in results:
             if not result.cells:
                 continue
