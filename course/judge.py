@@ -29,6 +29,7 @@ import dataclasses
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -117,7 +118,7 @@ class Judge:
         process.wait()
         if self.confined.hit_memory_limit():
             reason = f"the judge reached its memory limit of {self.limits.memory_mb} MB"
-        elif process.returncode in (-24, -9) and _cpu_exhausted(process):
+        elif _signal_of(process.returncode) == signal.SIGXCPU:  # the soft CPU limit (the hard one is 5 s later)
             reason = f"the judge reached its CPU limit of {self.limits.cpu_s} s"
         elif process.returncode != 0:
             reason = f"the judge stopped ({_exit_text(process.returncode)}): {self._log_tail()}"
@@ -171,16 +172,21 @@ def _read_capped(process: subprocess.Popen, timeout: float) -> bytes:
         chunks.append(chunk)
 
 
-def _cpu_exhausted(process: subprocess.Popen) -> bool:
-    return process.returncode == -24  # SIGXCPU at the soft limit; SIGKILL at the hard one
+def _signal_of(code: int | None) -> int | None:
+    """The signal that ended a process: a negative return code, or 128 + n, the status bubblewrap exits
+    with when the program it runs was killed by signal n."""
+    if code is None:
+        return None
+    if code < 0:
+        return -code
+    return code - 128 if 128 < code <= 128 + 64 else None
 
 
 def _exit_text(code: int) -> str:
-    if code < 0:
-        import signal
-
+    number = _signal_of(code)
+    if number is not None:
         with contextlib.suppress(ValueError):
-            return f"signal {signal.Signals(-code).name}"
+            return f"signal {signal.Signals(number).name}"
     return f"exit {code}"
 
 

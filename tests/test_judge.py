@@ -323,6 +323,13 @@ def test_sanitize_removes_scripts_and_event_handlers_but_keeps_the_release_prose
 # ---------------------------------------------------------------------------
 
 
+def test_a_signal_is_named_whether_it_ended_the_judge_or_the_sandbox_around_it():
+    from course.judge import _exit_text, _signal_of
+
+    assert _signal_of(-24) == 24 and _signal_of(128 + 24) == 24 and _signal_of(1) is None
+    assert _exit_text(152) == "signal SIGXCPU" and _exit_text(-9) == "signal SIGKILL" and _exit_text(3) == "exit 3"
+
+
 def test_the_judges_view_is_read_only(tmp_path):
     import subprocess
     import sys
@@ -348,6 +355,7 @@ def test_the_judges_view_is_read_only(tmp_path):
 @pytest.mark.parametrize("limits, why", [
     ({"memory_mb": 150}, r"memory limit of 150 MB|judge stopped"),  # the cgroup kills it, or the rlimit fails it
     ({"wall_s": 0.5}, "wall limit of 0 s|wall limit of 1 s"),
+    ({"cpu_s": 1}, "CPU limit of 1 s"),  # importing TensorFlow alone takes more
 ])
 def test_a_judge_that_fails_becomes_a_reason_not_a_crash(tmp_path, limits, why):
     from course import judge, sandbox
