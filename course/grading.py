@@ -243,16 +243,15 @@ def _grade_one(root: Path, spec, student: str, notebook: dict, rng: np.random.Ge
         refused = untrusted.extract_export(work / "export.tar", export, (shown, "observations/*"))
         judged = judge.verdicts(shown, submitted / spec.notebook)
     except JudgeFailed as failure:
-        judge.close()
-        _remove(work)
         result.status = "not graded"
         result.reason = f"the grader could not judge what this submission left: {failure}"
         result.cells = {c.grade_id: CellGrade(0.0, float(c.points), problem=str(failure)[:500]) for c in spec.tests}
         _write_feedback_notebook(root, result, notebooks.read(inprocess.release_notebook(spec.id)), spec.notebook)
         return result
-    judge.close()
+    finally:  # the judge and the work folder never outlive the submission, whatever happened
+        judge.close()
+        _remove(work)
     result.judge = judge.usage
-    _remove(work)
     for cell in spec.tests:
         verdict = judged["verdicts"].get(cell.grade_id) or {"passed": False, "problems": ["not judged"]}
         result.cells[cell.grade_id] = CellGrade(float(cell.points if verdict["passed"] else 0), float(cell.points),
