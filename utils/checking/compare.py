@@ -248,8 +248,41 @@ class Boolean(Comparison):
 # ---------------------------------------------------------------------------
 
 
+class _Composite(Comparison):
+    """A value made of parts that each have their own kind (:class:`Items`, :class:`Fields`).
+
+    Subclasses give ``_kinds()`` (the parts' comparisons) and ``_triples(got, want)``
+    (``(kind, got part, wanted part)`` for each part, or None when ``got`` has the wrong form)."""
+
+    def _kinds(self) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _triples(self, got, want) -> list | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def exact(self) -> bool:
+        return all(p.exact for p in self._kinds())
+
+    def _worst(self, measure, got, want) -> float:
+        """The worst ``measure`` over the parts with a tolerance; inf when an exact part differs."""
+        triples = self._triples(got, want)
+        if triples is None or any(p.exact and p.difference(g, w) is not None for p, g, w in triples):
+            return math.inf
+        return max((measure(p, g, w) for p, g, w in triples if not p.exact), default=0.0)
+
+    def deviation(self, got, want) -> float:
+        return self._worst(lambda p, g, w: p.deviation(g, w), got, want)
+
+    def absolute_deviation(self, got, want) -> float:
+        return self._worst(lambda p, g, w: p.absolute_deviation(g, w), got, want)
+
+    def tolerance_text(self) -> str:
+        return ", ".join(dict.fromkeys(p.tolerance_text() for p in self._kinds() if not p.exact)) or "exact"
+
+
 @dataclass(frozen=True)
-class Items(Comparison):
+class Items(_Composite):
     """A tuple (or list) whose items each have their own kind, e.g. ``(scores, boxes, classes)``."""
 
     parts: tuple
@@ -278,37 +311,23 @@ class Items(Comparison):
     def to_json(self) -> dict:
         return {"kind": self.kind, "parts": [p.to_json() for p in self.parts], "names": list(self.names)}
 
-    @property
-    def exact(self) -> bool:
-        return all(p.exact for p in self.parts)
+    def _kinds(self) -> tuple:
+        return self.parts
+
+    def _triples(self, got, want) -> list | None:
+        if not isinstance(got, (tuple, list)) or len(got) != len(self.parts):
+            return None
+        return list(zip(self.parts, got, want))
 
     def scaled(self, fraction: float) -> Items:
         return Items(tuple(p.scaled(fraction) for p in self.parts), self.names)
-
-    def _each(self, measure, got, want) -> float:
-        """The worst ``measure`` over the parts with a tolerance; inf when an exact part differs."""
-        if not isinstance(got, (tuple, list)) or len(got) != len(self.parts):
-            return math.inf
-        triples = list(zip(self.parts, got, want))
-        if any(p.exact and p.difference(g, w) is not None for p, g, w in triples):
-            return math.inf
-        return max((measure(p, g, w) for p, g, w in triples if not p.exact), default=0.0)
-
-    def deviation(self, got, want) -> float:
-        return self._each(lambda p, g, w: p.deviation(g, w), got, want)
-
-    def absolute_deviation(self, got, want) -> float:
-        return self._each(lambda p, g, w: p.absolute_deviation(g, w), got, want)
-
-    def tolerance_text(self) -> str:
-        return ", ".join(dict.fromkeys(p.tolerance_text() for p in self.parts if not p.exact)) or "exact"
 
     def encode(self, value, name: str, arrays: dict):
         return [p.encode(v, f"{name}#{i}", arrays) for i, (v, p) in enumerate(zip(value, self.parts))]
 
 
 @dataclass(frozen=True)
-class Fields(Comparison):
+class Fields(_Composite):
     """A dict whose entries each have their own kind, e.g. ``{"loss": Exact(), "learning_rate": Close(...)}``."""
 
     parts: dict
@@ -333,29 +352,16 @@ class Fields(Comparison):
     def to_json(self) -> dict:
         return {"kind": self.kind, "parts": {n: p.to_json() for n, p in self.parts.items()}}
 
-    @property
-    def exact(self) -> bool:
-        return all(p.exact for p in self.parts.values())
+    def _kinds(self) -> tuple:
+        return tuple(self.parts.values())
+
+    def _triples(self, got, want) -> list | None:
+        if not isinstance(got, dict) or set(self.parts) - set(got):
+            return None
+        return [(p, got[n], want[n]) for n, p in self.parts.items()]
 
     def scaled(self, fraction: float) -> Fields:
         return Fields({n: p.scaled(fraction) for n, p in self.parts.items()})
-
-    def _each(self, measure, got, want) -> float:
-        """The worst ``measure`` over the parts with a tolerance; inf when an exact part differs."""
-        if not isinstance(got, dict) or set(self.parts) - set(got):
-            return math.inf
-        if any(p.exact and p.difference(got[n], want[n]) is not None for n, p in self.parts.items()):
-            return math.inf
-        return max((measure(p, got[n], want[n]) for n, p in self.parts.items() if not p.exact), default=0.0)
-
-    def deviation(self, got, want) -> float:
-        return self._each(lambda p, g, w: p.deviation(g, w), got, want)
-
-    def absolute_deviation(self, got, want) -> float:
-        return self._each(lambda p, g, w: p.absolute_deviation(g, w), got, want)
-
-    def tolerance_text(self) -> str:
-        return ", ".join(dict.fromkeys(p.tolerance_text() for p in self.parts.values() if not p.exact)) or "exact"
 
     def encode(self, value, name: str, arrays: dict):
         return {n: p.encode(value[n], f"{name}#{n}", arrays) for n, p in self.parts.items()}
