@@ -147,8 +147,9 @@ def _shape(value, counter: _Counter, what: str) -> tuple:
     return tuple(None if d is None else int(d) for d in dims)
 
 
-def _values(shape) -> int:
-    return math.prod(d if d is not None else BOUNDS.input_dim for d in shape[1:]) if len(shape) > 1 else 1
+def _values(shape, unknown: int) -> int:
+    """Values in one sample of ``shape``; an unknown dimension counts as ``unknown`` (the largest allowed)."""
+    return math.prod(d if d is not None else unknown for d in shape[1:]) if len(shape) > 1 else 1
 
 
 def _layer(entry: dict, inputs, counter: _Counter, depth: int):
@@ -192,11 +193,11 @@ def _layer(entry: dict, inputs, counter: _Counter, depth: int):
     elif rule == _LAYER_NORM:
         params = 2 * channels
     elif rule == _PRELU:
-        params = _values(inputs)
+        params = _values(inputs, counter.bounds.input_dim)
     counter.see("params", params, label)
     outputs = output if isinstance(output, list) else [output]
     for shape in outputs:
-        counter.see("activation", _values(tuple(shape)), label)
+        counter.see("activation", _values(tuple(shape), counter.bounds.input_dim), label)
     return output
 
 
