@@ -104,7 +104,7 @@ DEFAULT_N_TRAIN = 900
 
 
 @dataclass
-class _Face:
+class Face:
     """All random choices for one face (units: half head heights)."""
 
     skin: np.ndarray
@@ -146,7 +146,7 @@ class _Face:
     shirt: np.ndarray
 
 
-def _sample_face(rng: np.random.Generator, smiling: bool) -> _Face:
+def sample_face(rng: np.random.Generator, smiling: bool) -> Face:
     """Draw every random parameter of a face (fixed draw order)."""
     skin = sample_skin_tone(rng)
     hair_weights = np.array([weight for _, _, weight in HAIR_COLORS])
@@ -175,7 +175,7 @@ def _sample_face(rng: np.random.Generator, smiling: bool) -> _Face:
     beard_roll = rng.random()
     beard = ("full" if beard_roll < 0.06 else "moustache" if beard_roll < 0.11
              else "goatee" if beard_roll < 0.15 else "none")
-    return _Face(
+    return Face(
         skin=skin,
         half_width=rng.uniform(0.7, 0.86),
         squareness=rng.uniform(1.9, 2.8),
@@ -215,7 +215,7 @@ def _sample_face(rng: np.random.Generator, smiling: bool) -> _Face:
     )
 
 
-def _head_outline(face: _Face, n: int = 72) -> np.ndarray:
+def _head_outline(face: Face, n: int = 72) -> np.ndarray:
     """Face contour in local units, (n, 2): superellipse with a tapered jaw."""
     points = superellipse_points(face.half_width, 1.0, face.squareness, n)
     lower = np.clip(points[:, 1], 0.0, None)
@@ -223,7 +223,7 @@ def _head_outline(face: _Face, n: int = 72) -> np.ndarray:
     return points
 
 
-def _draw_body(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
+def _draw_body(draw: ImageDraw.ImageDraw, pose: Pose, face: Face) -> None:
     """Shirt/shoulders and neck below the head."""
     neck_w = 0.42 * face.half_width
     neck = np.array([[-neck_w, 0.4], [neck_w, 0.4], [neck_w * 1.1, 1.7], [-neck_w * 1.1, 1.7]])
@@ -235,7 +235,7 @@ def _draw_body(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
     draw.polygon(flat(pose.apply(collar)), fill=shade(face.skin, 0.82))
 
 
-def _hair_cap(face: _Face, side_drop: float) -> np.ndarray:
+def _hair_cap(face: Face, side_drop: float) -> np.ndarray:
     """Hair covering the top of the skull down to the fringe, (N, 2).
 
     Outer edge: the head contour enlarged by ``hair_volume``; inner edge: a
@@ -255,7 +255,7 @@ def _hair_cap(face: _Face, side_drop: float) -> np.ndarray:
     return np.concatenate([outer, np.stack([fringe_x, fringe_y], axis=1)], axis=0)
 
 
-def _draw_hair_back(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
+def _draw_hair_back(draw: ImageDraw.ImageDraw, pose: Pose, face: Face) -> None:
     """Hair parts that lie behind the head (long hair, curls, bun)."""
     color = face.hair_color
     if face.hair_style == "long":
@@ -273,7 +273,7 @@ def _draw_hair_back(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
         draw.polygon(flat(pose.apply(ellipse_points(0.0, -1.1, 0.3, 0.26, 24))), fill=color)
 
 
-def _draw_head(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
+def _draw_head(draw: ImageDraw.ImageDraw, pose: Pose, face: Face) -> None:
     """Ears, face contour and hair on top."""
     ear_color = shade(face.skin, 0.9)
     for side in (-1, 1):
@@ -294,14 +294,14 @@ def _draw_head(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
     draw.polygon(flat(pose.apply(_hair_cap(face, side_drop))), fill=face.hair_color)
 
 
-def _eye_lids(face: _Face, n: int = 13) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _eye_lids(face: Face, n: int = 13) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x positions and upper/lower lid y offsets of an almond eye, each (n,)."""
     x = np.linspace(-face.eye_w, face.eye_w, n)
     bulge = np.clip(1 - (x / face.eye_w) ** 2, 0, None) ** 0.8
     return x, -face.eye_h * bulge, face.eye_h * 0.75 * bulge
 
 
-def _clip_to_eye(points: np.ndarray, face: _Face) -> np.ndarray:
+def _clip_to_eye(points: np.ndarray, face: Face) -> np.ndarray:
     """Clamp a circle polygon (N, 2) into the eye opening (eye-centred frame).
 
     For each x the almond opening is an interval in y, so clamping y keeps
@@ -324,7 +324,7 @@ def _place(points: np.ndarray, cx: float, cy: float, angle_deg: float,
     return np.stack([x + cx, y + cy], axis=1)
 
 
-def _draw_eyes_and_brows(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
+def _draw_eyes_and_brows(draw: ImageDraw.ImageDraw, pose: Pose, face: Face) -> None:
     """Two almond eyes (white, iris, pupil, lid line) and eyebrows."""
     lash = mix(face.skin, (20, 12, 10), 0.7)
     brow_color = (mix(face.hair_color, (30, 22, 18), 0.35)
@@ -354,7 +354,7 @@ def _draw_eyes_and_brows(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> 
                   width=pose.width(face.brow_thickness), joint="curve")
 
 
-def _draw_nose(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
+def _draw_nose(draw: ImageDraw.ImageDraw, pose: Pose, face: Face) -> None:
     """A simple nose: hooked line, nostrils, or a shaded wedge."""
     color = shade(face.skin, 0.72)
     top, y, w = face.eye_y + 0.12, face.nose_y, face.nose_w
@@ -372,7 +372,7 @@ def _draw_nose(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
         draw.line(flat(pose.apply(tip)), fill=color, width=pose.width(0.025), joint="curve")
 
 
-def _mouth_shapes(face: _Face) -> dict[str, list[np.ndarray]]:
+def _mouth_shapes(face: Face) -> dict[str, list[np.ndarray]]:
     """The mouth's parts in local units, each a list of (N, 2) point arrays.
 
     Keys: "lips" (polygons in lip colour), "curve" (the line between closed
@@ -430,13 +430,13 @@ def _mouth_shapes(face: _Face) -> dict[str, list[np.ndarray]]:
     return parts
 
 
-def _mouth_top(face: _Face) -> float:
+def _mouth_top(face: Face) -> float:
     """Highest (smallest y) point of the mouth, used to keep moustaches off it."""
     points = np.concatenate([p for part in _mouth_shapes(face).values() for p in part])
     return float(points[:, 1].min()) - face.mouth_line / 2
 
 
-def _draw_beard(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
+def _draw_beard(draw: ImageDraw.ImageDraw, pose: Pose, face: Face) -> None:
     """Facial hair that never covers the mouth (the label must stay visible)."""
     if face.beard == "none":
         return
@@ -463,7 +463,7 @@ def _draw_beard(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
         draw.polygon(flat(pose.apply(moustache)), fill=color)
 
 
-def _draw_mouth(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
+def _draw_mouth(draw: ImageDraw.ImageDraw, pose: Pose, face: Face) -> None:
     """The label-carrying mouth (all shapes centred on x = 0, y = mouth_y)."""
     # The mouth line and the mouth interior are skin-independent dark reds,
     # so the smile looks the same to a small CNN whatever the skin tone.
@@ -507,7 +507,7 @@ def _draw_mouth(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
         draw.polygon(opening_px, outline=line_color, width=thin)
 
 
-def _draw_glasses(draw: ImageDraw.ImageDraw, pose: Pose, face: _Face) -> None:
+def _draw_glasses(draw: ImageDraw.ImageDraw, pose: Pose, face: Face) -> None:
     """Frames around both eyes, a bridge and temple arms."""
     width = pose.width(0.035)
     rx, ry = face.eye_w * 1.55, max(face.eye_h * 1.9, face.eye_w * 1.1)
@@ -538,7 +538,7 @@ def render_face(rng: np.random.Generator, size: int = 64, smiling: bool = True) 
     Returns:
         uint8 array of shape (size, size, 3), RGB.
     """
-    face = _sample_face(rng, smiling)
+    face = sample_face(rng, smiling)
     canvas_px = size * SUPERSAMPLE
     # Portrait-style shallow depth of field: the background is out of focus.
     canvas = draw_background(rng, canvas_px, canvas_px, FACE_BACKGROUND_WEIGHTS,
@@ -550,6 +550,12 @@ def render_face(rng: np.random.Generator, size: int = 64, smiling: bool = True) 
                 scale=canvas_px * rng.uniform(*POSE_SCALE),
                 angle_deg=rng.uniform(-POSE_ROTATION, POSE_ROTATION))
 
+    paint_face(draw, pose, face)
+    return finish_image(canvas, size, rng, max_noise=4.0)
+
+
+def paint_face(draw: ImageDraw.ImageDraw, pose: Pose, face: Face) -> None:
+    """Draw a person's shoulders, head and features at ``pose`` (no background, no finishing)."""
     _draw_body(draw, pose, face)
     _draw_hair_back(draw, pose, face)
     _draw_head(draw, pose, face)
@@ -563,7 +569,6 @@ def render_face(rng: np.random.Generator, size: int = 64, smiling: bool = True) 
     _draw_mouth(draw, pose, face)
     if face.glasses:
         _draw_glasses(draw, pose, face)
-    return finish_image(canvas, size, rng, max_noise=4.0)
 
 
 def generate_happy(n_train: int = DEFAULT_N_TRAIN, n_test: int = 150, seed: int = 0) -> dict:
