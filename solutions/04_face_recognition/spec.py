@@ -175,8 +175,9 @@ MISTAKES = (
             (("    encoding = img_to_encoding(image_path, model)\n",
               "    encoding = img_to_encoding(image_path, FRmodel)\n"),),
             VERIFY,
-            "Encode the photograph with the model argument, img_to_encoding(image_path, model), not the global "
-            "FRmodel: the database was built with that model, and encodings of two networks do not compare.",
+            "verify must encode the photograph with its model argument, img_to_encoding(image_path, model), not "
+            "the global FRmodel: the database was built with that model, and encodings of two networks do not "
+            "compare.",
             variant=(("    encoding = img_to_encoding(image_path, model)\n",
                       "    model = FRmodel\n    encoding = img_to_encoding(image_path, model)\n"),)),
     Mistake("who_last_match", "who_is_it",
@@ -198,8 +199,9 @@ MISTAKES = (
             (("    encoding = img_to_encoding(image_path, model)\n",
               "    encoding = img_to_encoding(image_path, FRmodel)\n"),),
             WHO,
-            "Encode the photograph with the model argument, img_to_encoding(image_path, model), not the global "
-            "FRmodel: the database was built with that model, and encodings of two networks do not compare.",
+            "who_is_it must encode the photograph with its model argument, img_to_encoding(image_path, model), "
+            "not the global FRmodel: the database was built with that model, and encodings of two networks do "
+            "not compare.",
             variant=(("    encoding = img_to_encoding(image_path, model)\n",
                       "    encoding = img_to_encoding(image_path, model=FRmodel)\n"),)),
 )
