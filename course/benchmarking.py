@@ -14,6 +14,14 @@ def table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
+def print_checks(checks) -> int:
+    """Print ``(measure, value, bar text, ok)`` rows as a table; 0 when every bar is met, else 1."""
+    print()
+    print(table(["measure", "value", "bar", "ok"],
+                [[name, f"{value:.3f}", bar, "yes" if ok else "NO"] for name, value, bar, ok in checks]))
+    return 0 if all(ok for *_, ok in checks) else 1
+
+
 def cell_seconds(cell: dict) -> float | None:
     """Execution time of an executed cell, from nbclient's timing metadata."""
     timing = cell.get("metadata", {}).get("execution", {})

@@ -98,14 +98,7 @@ def tiny_yolo_body(num_anchors: int = 5, num_classes: int = 6, image_size=MODEL_
 def load_detector():
     """The trained detector (weights hash-checked against the manifest)."""
     model = tiny_yolo_body(len(course_anchors()), len(course_classes()))
-    path = data.verified_path(WEIGHTS_FILE)
-    try:
-        model.load_weights(path)
-    except (OSError, ValueError) as error:
-        raise data.DatasetError(f"Could not load the detector's weights from {path}: {error}. "
-                                "Restore them with `git checkout -- datasets/` or retrain with "
-                                "`course weights`.") from error
-    return model
+    return data.load_network_weights(model, WEIGHTS_FILE, "the detector's weights", "course weights 03")
 
 
 def yolo_head(feats, anchors, num_classes: int):

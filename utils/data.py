@@ -82,6 +82,21 @@ def verified_path(relative: str) -> Path:
     return _verified(path, relative, stat.st_size, stat.st_mtime_ns, manifest_mtime)
 
 
+def load_network_weights(model, relative: str, what: str, rebuild: str):
+    """Load a shipped network's weights into ``model`` after checking the file against the manifest.
+
+    ``what`` names the network in the error ("the detector's weights"), ``rebuild`` the command that
+    retrains it. Returns ``model``.
+    """
+    path = verified_path(relative)
+    try:
+        model.load_weights(path)
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"Could not load {what} from {path}: {error}. Restore them with "
+                           f"`git checkout -- datasets/` or rebuild them with `{rebuild}`.") from error
+    return model
+
+
 def load_h5_dataset(relative: str):
     """Read a classic course h5 file.
 

@@ -82,15 +82,8 @@ def facenet_body(image_size=IMAGE_SIZE):
 
 def load_facenet():
     """The trained embedding network (weights hash-checked against the manifest)."""
-    model = facenet_body()
-    path = data.verified_path(WEIGHTS_FILE)
-    try:
-        model.load_weights(path)
-    except (OSError, ValueError) as error:
-        raise data.DatasetError(f"Could not load the face-embedding weights from {path}: {error}. "
-                                "Restore them with `git checkout -- datasets/` or retrain with "
-                                "`course weights 04`.") from error
-    return model
+    return data.load_network_weights(facenet_body(), WEIGHTS_FILE, "the face-embedding weights",
+                                     "course weights 04")
 
 
 def prepare(images) -> np.ndarray:

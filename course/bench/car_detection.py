@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from course import inprocess, spec
-from course.benchmarking import table
+from course.benchmarking import print_checks, table
 from course.synth.roads import CLASSES, FRAME, render_scene, sample_scene, scene_rng
 from utils import car_detection_yolo as yolo
 from utils import data
@@ -157,10 +157,7 @@ def main(argv: list[str] | None = None) -> int:
               ("car AP", aps[0], f">= {CAR_BAR}", aps[0] >= CAR_BAR),
               ("baseline mAP", base_mean, "far below the detector", base_mean <= mean / 3),
               ("seconds per 720x1280 frame (median)", seconds, f"<= {SECONDS_BAR}", seconds <= SECONDS_BAR)]
-    print()
-    print(table(["measure", "value", "bar", "ok"],
-                [[name, f"{value:.3f}", bar, "yes" if ok else "NO"] for name, value, bar, ok in checks]))
-    return 0 if all(ok for *_, ok in checks) else 1
+    return print_checks(checks)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from course import inprocess, spec
-from course.benchmarking import table
+from course.benchmarking import print_checks, table
 from course.synth import identities
 from course.weights.face_recognition import best_threshold
 from utils import data
@@ -155,10 +155,7 @@ def main(argv: list[str] | None = None) -> int:
               ("who_is_it top-1 on enrolled people", top1, f">= {TOP1_BAR}", top1 >= TOP1_BAR),
               ("who_is_it strangers rejected", rejected, f">= {STRANGER_BAR}", rejected >= STRANGER_BAR),
               ("ms per img_to_encoding (median)", ms, f"<= {MS_BAR:.0f}", ms <= MS_BAR)]
-    print()
-    print(table(["measure", "value", "bar", "ok"],
-                [[name, f"{value:.3f}", bar, "yes" if ok else "NO"] for name, value, bar, ok in checks]))
-    return 0 if all(ok for *_, ok in checks) else 1
+    return print_checks(checks)
 
 
 if __name__ == "__main__":
