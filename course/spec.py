@@ -163,15 +163,23 @@ def ids() -> list[str]:
 
 
 @lru_cache(maxsize=None)
-def load(assignment: str) -> Assignment:
-    """The validated spec of ``assignment`` (from ``solutions/<assignment>/spec.py``)."""
+def module(assignment: str):
+    """The module ``solutions/<assignment>/spec.py`` itself: ``SPEC`` and the constants it is built from
+    (hand-worked cases, designs), which an assignment's own tests check."""
     path = spec_path(assignment)
     if not path.exists():
         raise KeyError(f"unknown assignment {assignment!r}; the course has: {', '.join(ids())}")
     module_spec = importlib.util.spec_from_file_location(f"course_spec_{assignment}", path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    spec = module.SPEC
+    loaded = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(loaded)
+    return loaded
+
+
+@lru_cache(maxsize=None)
+def load(assignment: str) -> Assignment:
+    """The validated spec of ``assignment`` (from ``solutions/<assignment>/spec.py``)."""
+    path = spec_path(assignment)
+    spec = module(assignment).SPEC
     if spec.id != assignment:
         raise ValueError(f"{path} describes {spec.id!r}, expected {assignment!r}")
     spec.validate()

@@ -2,8 +2,6 @@
 identity generator, the embedding network's calibration and loss against NumPy, the graded functions on
 hand-built cases, correct code written differently, and robustness of the committed photographs."""
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -15,17 +13,7 @@ from utils import face_recognition_net as net
 from utils import paths
 
 A = "04_face_recognition"
-SPEC_MODULE = paths.REPO_ROOT / "solutions" / A / "spec.py"
-
-
-def _spec_module():
-    loaded = importlib.util.spec_from_file_location("spec_04", SPEC_MODULE)
-    module = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(module)
-    return module
-
-
-S = _spec_module()
+S = spec.module(A)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 the feature network and its preprocessing, the hand-built cases against NumPy, the train_step probe's
 stand-ins, and correct code written differently."""
 
-import importlib.util
-
 import matplotlib
 import numpy as np
 import pytest
@@ -16,17 +14,7 @@ from utils import paths
 matplotlib.use("Agg")
 
 A = "05_art_generation"
-SPEC_MODULE = paths.REPO_ROOT / "solutions" / A / "spec.py"
-
-
-def _spec_module():
-    loaded = importlib.util.spec_from_file_location("spec_05", SPEC_MODULE)
-    module = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(module)
-    return module
-
-
-S = _spec_module()
+S = spec.module(A)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ import numpy as np
 
 from utils import data
 from utils.checking.grader import Grader
-from utils.checking.messages import ProbeError
+from utils.checking.messages import ProbeError, one_number
 
 ASSIGNMENT = "05_art_generation"
 grade = Grader(ASSIGNMENT)
@@ -284,14 +284,7 @@ def _tensor(value):
 
 
 def _scalar(value, what: str) -> float:
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ProbeError(f"{what} must be one number; got {type(value).__name__}.")
-    if array.size != 1:
-        raise ProbeError(f"{what} must be one number; got an array of shape {tuple(array.shape)}.",
-                         hint="Reduce to a single number with tf.reduce_sum over every axis.")
-    return float(array.reshape(()))
+    return one_number(value, what, "Reduce to a single number with tf.reduce_sum over every axis.")
 
 
 def _matrix(value, what: str) -> np.ndarray:

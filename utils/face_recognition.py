@@ -23,7 +23,7 @@ import numpy as np
 
 from utils import data
 from utils.checking.grader import Grader
-from utils.checking.messages import ProbeError
+from utils.checking.messages import ProbeError, one_number
 from utils.face_recognition_net import (  # noqa: F401  (re-exported for the notebook)
     DATA,
     EMBEDDING,
@@ -118,16 +118,12 @@ def probe_model():
     return keras.Model(inputs, outputs, name="facenet_rotated")
 
 
+SUM_HINT = ("Reduce to a single number: sum over the batch as well (tf.reduce_sum without an axis at the "
+            "end).")
+
+
 def _scalar(value, what: str) -> float:
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ProbeError(f"{what} must be one number; got {type(value).__name__}.")
-    if array.size != 1:
-        raise ProbeError(f"{what} must be one number; got an array of shape {tuple(array.shape)}.",
-                         hint="Reduce to a single number: sum over the batch as well (tf.reduce_sum without "
-                              "an axis at the end).")
-    return float(array.reshape(()))
+    return one_number(value, what, SUM_HINT)
 
 
 def _boolean(value, what: str) -> bool:

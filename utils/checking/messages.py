@@ -36,3 +36,17 @@ def fail(exercise: str, what: str, detail: str, hint: str | None = None):
 def short_repr(obj, limit: int = 80) -> str:
     text = repr(obj)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def one_number(value, what: str, hint: str | None = None) -> float:
+    """``value`` (a Python, NumPy or tensor scalar, or an array of one element) as a float; a
+    :class:`ProbeError` naming ``what`` when it is not one number."""
+    import numpy as np
+
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ProbeError(f"{what} must be one number; got {type(value).__name__}.")
+    if array.size != 1:
+        raise ProbeError(f"{what} must be one number; got an array of shape {tuple(array.shape)}.", hint=hint)
+    return float(array.reshape(()))
