@@ -48,6 +48,10 @@ SETTINGS_MODULES = ("keras.initializers", "keras.regularizers", "keras.constrain
 POLICIES = {("keras", "DTypePolicy"), ("keras", "FloatDTypePolicy"), ("keras.dtype_policies", "DTypePolicy"),
             ("keras.dtype_policies", "FloatDTypePolicy")}
 KERAS_TENSOR = "__keras_tensor__"
+# Keras 3 operations a functional model records as nodes of their own (``preprocess_input`` of
+# ``keras.applications`` adds ``x / 127.5 - 1`` this way). Only a tensor with a number is accepted:
+# the output has the input's shape and no weights.
+OPERATIONS = {("keras.src.ops.numpy", name) for name in ("TrueDivide", "Divide", "Subtract", "Add", "Multiply")}
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,9 @@ class Size:
 
 # MARGIN x the largest figure among the reference models of every model probe (tests/test_judge.py measures
 # them): 23,600,006 parameters, 177 layers and 2048 filters (ResNet50), an 8x8 pool (01's convolutional_model),
-# inputs of side 96 and 147,456 values in one output (ResNet50 on 96x96x3), no model nested in another.
-BOUNDS = Size(params=94_400_024, layers=708, units=8192, kernel=32, input_dim=384, activation=589_824, depth=4)
+# inputs of side 96 and 147,456 values in one output (ResNet50 on 96x96x3), and a model nested in another
+# (06's MobileNetV2 base inside its classifier).
+BOUNDS = Size(params=94_400_024, layers=708, units=8192, kernel=32, input_dim=384, activation=589_824, depth=8)
 
 
 def allowed(module, name) -> bool:
@@ -75,7 +80,8 @@ def allowed(module, name) -> bool:
         return True
     if not isinstance(module, str) or not isinstance(name, str):
         return False
-    if (module == "keras.layers" and name in LAYERS) or (module, name) in MODELS or (module, name) in POLICIES:
+    if (module == "keras.layers" and name in LAYERS) or (module, name) in MODELS or (module, name) in POLICIES \
+            or (module, name) in OPERATIONS:
         return True
     if module in SETTINGS_MODULES:
         import keras
@@ -162,6 +168,10 @@ def _layer(entry: dict, inputs, counter: _Counter, depth: int):
     if (entry.get("module"), name) in MODELS:
         return _model(entry, inputs, counter, depth + 1)
     counter.add_layer()
+    if (entry.get("module"), name) in OPERATIONS:
+        if isinstance(inputs, list):
+            raise Refused(f"{name}: an operation on more than one tensor")
+        return tuple(inputs)
     label = f"{name} {str(config.get('name', ''))[:40]}"
     for key in ("units", "filters"):
         if key in config:
