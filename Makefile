@@ -81,7 +81,7 @@ check-lock: setup
 
 # Re-resolve the lock from the direct dependencies (needs the network), then run `make test`.
 DIRECT = "tensorflow-cpu==2.21.*" "keras>=3,<4" "nbgrader==0.9.6" "jupyterlab>=4,<5" "notebook>=7,<8" \
-         numpy h5py matplotlib pillow pytest pytest-xdist "soupsieve<3" ruff
+         distributed tqdm numpy h5py matplotlib pillow pytest pytest-xdist "soupsieve<3" ruff
 lock:
 	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
 	build/lock-venv/bin/python -m pip install --quiet --upgrade "pip>=24"

@@ -152,13 +152,40 @@ def cmd_grade(args) -> int:
     cannot = len(found) - graded
     print(f"grading {graded} notebooks into {out}"
           + (f"; {cannot} submission folders cannot be graded (listed with their reason)" if cannot else ""))
+    print(_engine(args))
     results = grading.grade_class(out, found, hints=not args.no_hints, isolation=isolation,
                                   memory_mb=args.memory_mb, processes=args.processes, timeout=args.timeout,
                                   scratch_mb=args.scratch_mb,
                                   judge_limits=judge.JudgeLimits(memory_mb=args.judge_memory_mb,
-                                                                 wall_s=args.judge_timeout))
+                                                                 wall_s=args.judge_timeout),
+                                  workers=args.workers, scheduler=args.scheduler, force=args.force,
+                                  progress=not args.no_progress)
     _report(results, out)
     return 0
+
+
+def _engine(args) -> str:
+    if args.scheduler:
+        return f"workers: the Dask cluster at {args.scheduler}"
+    return f"workers: {args.workers} on this machine (a Dask LocalCluster)"
+
+
+def _workers(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("--workers must be at least 1")
+    return value
+
+
+def _add_pool_options(p, default_workers: int) -> None:
+    p.add_argument("--workers", type=_workers, default=default_workers,
+                   help=f"grade this many submissions at once on this machine (default here: {default_workers}, "
+                        "from its cores and memory)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="grade on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) instead")
+    p.add_argument("--force", action="store_true",
+                   help="regrade every submission, even those an earlier run of this class folder graded")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _report(results, out: Path) -> None:
@@ -198,8 +225,10 @@ def cmd_demo(args) -> int:
     out = paths.grading_dir() / "demo"
     print(f"2/3 autograding the demo class ({', '.join(demo.STUDENTS)}) into {out} ...")
     args.demo = True
+    print(_engine(args))
     results = grading.grade_class(out, intake.handed_in(demo.class_submissions(assignments)),
-                                  isolation=_isolation(args))
+                                  isolation=_isolation(args), workers=args.workers, scheduler=args.scheduler,
+                                  force=args.force, progress=not args.no_progress)
     print("3/3 results")
     _report(results, out)
     problems = []
@@ -244,9 +273,9 @@ def cmd_lab(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        from course import judge, sandbox
+        from course import judge, pool, sandbox
     except ImportError:  # the student bundle ships the student commands only
-        judge = sandbox = None
+        judge = pool = sandbox = None
 
     parser = argparse.ArgumentParser(prog="course", description="The CNN course: data, release, grading, checks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -291,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
                        help=f"memory cap of the judge of one submission (default {judge.DEFAULT_JUDGE_MEMORY_MB} MB)")
         p.add_argument("--judge-timeout", type=int, default=judge.DEFAULT_JUDGE_WALL_S,
                        help=f"wall limit of the judge of one submission (default {judge.DEFAULT_JUDGE_WALL_S} s)")
+        _add_pool_options(p, pool.default_workers())
         p.set_defaults(func=cmd_grade)
     p = sub.add_parser("check", help="self-check a notebook before submitting (non-zero exit if a test fails)")
     p.add_argument("notebook")
@@ -298,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("demo", help="release and autograde the demo class; print the score table")
     p.add_argument("assignments", nargs="*")
+    if sandbox is not None:
+        _add_pool_options(p, pool.default_workers())
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("bundle", help="write the zip a class receives: release, runtime, data, student commands")
     p.add_argument("assignments", nargs="*")

@@ -53,6 +53,11 @@ HTML_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h
 HTML_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title", "width", "height"], "*": ["class"]}
 
 
+# jsonschema imports the optional rfc3987_syntax, which builds a grammar for 1.4 s of CPU on import, to check
+# "iri" formats that no notebook schema uses. Processes that grade import nbformat without it.
+SKIP_IRI_GRAMMAR = "import sys; sys.modules.setdefault('rfc3987_syntax', None)"
+
+
 class JudgeFailed(RuntimeError):
     """The judge of one submission did not return verdicts; the message says why."""
 
@@ -73,7 +78,7 @@ class Judge:
     """One submission's judge: started before its sandbox runs, asked for verdicts after."""
 
     def __init__(self, assignment: str, trusted_args: dict, work: Path, *, isolation: str,
-                 limits: JudgeLimits, log_path: Path):
+                 limits: JudgeLimits, log_path: Path, extra_env: dict[str, str] | None = None):
         """``work`` holds the unpacked export (``work/export``) and the notebook as handed in; the
         judge sees it, the course and Python, all read-only, and nothing else of this machine."""
         self.limits = limits
@@ -82,7 +87,7 @@ class Judge:
         self.usage: dict = {}  # peak_mb, cpu_s, answer_s (after the sandbox ended), life_s; once it has answered
         env = {"PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/bin", "/bin"]), "LANG": "C.UTF-8",
                "PYTHONPATH": str(paths.REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": "/tmp",
-               "KERAS_HOME": "/tmp/keras", "PYTHONDONTWRITEBYTECODE": "1"}
+               "KERAS_HOME": "/tmp/keras", "PYTHONDONTWRITEBYTECODE": "1", **(extra_env or {})}
         command = [sys.executable, "-m", "course.judge"]
         if isolation == "bwrap":
             command = sandbox.readonly_command(command, env, [paths.REPO_ROOT, paths.data_dir(), work])
@@ -255,6 +260,7 @@ def judge_export(spec, export: Path, reference: dict, trusted_args: dict, shown:
 
 
 def main() -> int:
+    sys.modules.setdefault("rfc3987_syntax", None)  # see SKIP_IRI_GRAMMAR
     result_out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything else printed goes to the judge's log
     job = json.loads(sys.stdin.readline())

@@ -229,8 +229,7 @@ WORKDIR = "/grading/submission"  # the scratch folder's path inside the sandbox
 INPUTS = "/grading/input"  # the grader's files for the run, read-only inside
 
 
-def bwrap_command(argv: list[str], inputs: Path, env: dict[str, str], as_root: bool, scratch_mb: int,
-                  export_fd: int) -> list[str]:
+def bwrap_command(argv: list[str], inputs: Path, env: dict[str, str], as_root: bool, scratch_mb: int) -> list[str]:
     """The bubblewrap command that copies ``inputs`` into a size-capped scratch folder and runs ``argv`` there."""
     root = paths.REPO_ROOT
     if as_root:  # mounts made as root; setpriv drops to nobody inside, so no user namespace
@@ -255,20 +254,25 @@ def bwrap_command(argv: list[str], inputs: Path, env: dict[str, str], as_root: b
                 "--tmpfs", WORKDIR, "--ro-bind", str(inputs), INPUTS, "--chdir", "/grading", "--clearenv"]
     for key, value in env.items():
         command += ["--setenv", key, value]
-    return command + ["--"] + drop + _script(argv, INPUTS, WORKDIR, export_fd)
+    return command + ["--"] + drop + _script(argv, INPUTS, WORKDIR)
 
 
-def _script(argv: list[str], inputs: str, workdir: str, export_fd: int) -> list[str]:
+def _script(argv: list[str], inputs: str, workdir: str) -> list[str]:
     """``sh -c``: copy the inputs in, run ``argv`` (without the export pipe), then write the export to it.
+
+    The export pipe is the script's standard input (file descriptor 0, opened for
+    writing): a shell names only descriptors 0-9, and in a busy grader (a pool
+    worker) any other number the pipe gets can be higher. ``argv`` reads its
+    standard input from ``/dev/null`` and never sees the pipe.
 
     ``timeout`` stops the run at the wall limit (``COURSE_WALL_S``) so that the
     export still happens; what the cells recorded until then is scored."""
     roots = " ".join(EXPORT_ROOTS)
     script = (f'cp -R "{inputs}/." "{workdir}/" && mkdir -p "{workdir}/home" "{workdir}/tmp" && cd "{workdir}" '
               '|| exit 90\n'
-              f'timeout -k 5 "$COURSE_WALL_S" "$@" {export_fd}>&-\n'
+              'timeout -k 5 "$COURSE_WALL_S" "$@" </dev/null\n'
               'status=$?\n'
-              f'tar -C "{workdir}" -cf - {roots} >&{export_fd} 2>/dev/null\n'
+              f'tar -C "{workdir}" -cf - {roots} >&0 2>/dev/null\n'
               'exit $status\n')
     return ["/bin/sh", "-c", script, "sh", *argv]
 
@@ -398,17 +402,16 @@ def run(argv: list[str], *, inputs: Path, env: dict[str, str], limits: Limits, i
     export_read, export_write = os.pipe()
     log_read, log_write = os.pipe()
     if isolation == "bwrap":
-        command = bwrap_command(argv, inputs, run_env, as_root=drop, scratch_mb=limits.scratch_mb,
-                                export_fd=export_write)
+        command = bwrap_command(argv, inputs, run_env, as_root=drop, scratch_mb=limits.scratch_mb)
     else:
         scratch.mkdir(parents=True, exist_ok=False)
-        command = _script(argv, str(inputs), workdir, export_write)
+        command = _script(argv, str(inputs), workdir)
         run_env = dict(os.environ, **run_env)
     started = time.perf_counter()
     killed = ""
     try:  # started before the threads that drain its pipes: no thread runs while it forks
-        confined = Confined(command, limits, stdin=subprocess.DEVNULL, stdout=log_write, stderr=log_write,
-                            env=run_env, cwd=scratch if isolation != "bwrap" else "/", pass_fds=(export_write,))
+        confined = Confined(command, limits, stdin=export_write, stdout=log_write, stderr=log_write,
+                            env=run_env, cwd=scratch if isolation != "bwrap" else "/")
     finally:
         os.close(export_write)
         os.close(log_write)

@@ -266,7 +266,7 @@ def graded(tmp_path_factory, listener):
     out = tmp_path_factory.mktemp("class") / "class"
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "course.cli", "grade", str(submissions), "--out", str(out),
-                             "--memory-mb", "3072"], capture_output=True, text=True, timeout=3600)
+                             "--memory-mb", "3072", "--workers", "2"], capture_output=True, text=True, timeout=3600)
     rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(open(out / "grades.csv"))} \
         if (out / "grades.csv").exists() else {}
     cells = {}
