@@ -136,3 +136,112 @@ def sync(spec, write: bool = True) -> list[str]:
     if changes and write:
         nbformat.write(notebook, path)
     return changes
+
+
+# ---------------------------------------------------------------------------
+# Cells not run while grading
+# ---------------------------------------------------------------------------
+
+NOT_RUN_WHILE_GRADING = ("# Not run while grading: this cell cannot change a grade (it comes after the last test, "
+                         "or it only\n# shows or explores results). Run the notebook yourself to see its output.\n")
+
+
+def _names(code: str) -> tuple[set[str], set[str]]:
+    """``(names the code binds in the notebook's namespace, notebook-level names it mentions)``.
+
+    Code Python cannot parse (IPython magics, a broken cell) binds nothing
+    known and mentions every identifier-like word in it."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set(), set(re.findall(r"[A-Za-z_]\w*", code))
+    mentioned = _free_names(tree, set())
+    bound = {name for n in ast.walk(tree) if isinstance(n, ast.Global) for name in n.names}
+
+    def visit(node) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(child.name)  # its body binds names of its own
+            elif isinstance(child, ast.Lambda):
+                continue
+            elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                bound.update((alias.asname or alias.name).split(".")[0] for alias in child.names)
+            else:
+                if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+                    bound.add(child.id)
+                visit(child)
+
+    visit(tree)
+    return bound, mentioned
+
+
+def _free_names(node, local: set[str]) -> set[str]:
+    """Identifiers ``node`` reads or writes that are not local to a function around them (its parameters
+    and the names it assigns without ``global``): the notebook-level names it may use."""
+    import ast
+
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = node.args
+        params = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                                  *filter(None, [arguments.vararg, arguments.kwarg])]}
+        outside = set()
+        for default in [*arguments.defaults, *filter(None, arguments.kw_defaults)]:
+            outside |= _free_names(default, local)
+        if not isinstance(node, ast.Lambda):
+            for decorator in node.decorator_list:
+                outside |= _free_names(decorator, local)
+        body = node.body if isinstance(node.body, list) else [node.body]
+        declared = {name for n in body for inner in ast.walk(n) if isinstance(inner, ast.Global)
+                    for name in inner.names}
+        assigned = {inner.id for n in body for inner in ast.walk(n)
+                    if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store)} - declared
+        inner_local = local | params | assigned
+        return outside | {name for n in body for name in _free_names(n, inner_local)}
+    if isinstance(node, ast.Name):
+        return set() if node.id in local else {node.id}
+    found = set()
+    for child in ast.iter_child_nodes(node):
+        found |= _free_names(child, local)
+    return found
+
+
+def skipped_while_grading(spec, notebook: dict) -> tuple[dict, list[str]]:
+    """``(the notebook to grade, ids of the cells it does not run)``.
+
+    Two kinds of cells cannot change a grade, and grading does not run them (a
+    learner running the notebook still does):
+
+    * every cell that comes after the release's last test cell;
+    * the cells the spec names in ``display_only`` (figures, printed examples,
+      short experiments), where the student left them as released, and only
+      while no cell that still runs (an answer cell included) mentions a name
+      they bind.
+
+    Answer, test and set-up cells always run. Each skipped cell keeps its id
+    and shows its code commented out, under a line that says why."""
+    import copy
+
+    release = read(release_notebook(spec))
+    released = {c.get("id"): c for c in release["cells"] if c["cell_type"] == "code" and c.get("id")}
+    order = [c.get("id") for c in release["cells"]]
+    tests = [i for i, c in enumerate(release["cells"]) if is_graded_test(c)]
+    trailing = {cell_id for cell_id in order[tests[-1] + 1:]} if tests else set()
+    display = set(spec.display_only)
+    notebook = copy.deepcopy(notebook)
+    skipped, still_used = [], set()
+    for cell in reversed(notebook["cells"]):
+        if cell.get("cell_type") != "code":
+            continue
+        cell_id, code = cell.get("id"), source(cell)
+        candidate = cell_id in released and not grading_meta(cell) and not grading_meta(released[cell_id]) and (
+            cell_id in trailing or (cell_id in display and code == source(released[cell_id])))
+        bound, mentioned = _names(code)
+        if candidate and (cell_id in trailing or not bound & still_used):
+            lines = code.splitlines()
+            cell["source"] = NOT_RUN_WHILE_GRADING + "".join(f"# {line}\n" for line in lines)
+            skipped.append(cell_id)
+        else:
+            still_used |= mentioned
+    return notebook, skipped[::-1]

@@ -200,10 +200,12 @@ def grade_class(root: Path, submissions: Iterable[Submission], *, feedback: bool
         if stored is not None:
             done[index] = stored
             continue
+        spec = specs.load(entry.assignment)
         # Seeds drawn for this submission alone: one submission's observations never fit another's.
-        plan, trusted_args = trusted.make_plan(specs.load(entry.assignment), store.rng(key))
+        plan, trusted_args = trusted.make_plan(spec, store.rng(key))
+        notebook, _ = notebooks.skipped_while_grading(spec, entry.notebook)
         tasks.append({"index": index, "key": key, "student": entry.student, "assignment": entry.assignment,
-                      "notebook": entry.notebook, "plan": plan, "trusted_args": trusted_args,
+                      "notebook": notebook, "plan": plan, "trusted_args": trusted_args,
                       "gradebook": gradebook, "settings": settings, "threads": threads})
     results: dict[int, StudentResult] = {}
     counter = _Progress(len(graded), len(done), progress)
@@ -261,10 +263,10 @@ def submission_key(entry: Submission, settings: dict) -> str:
 
 @functools.cache
 def course_version(assignment: str) -> str:
-    """A hash of everything that decides a grade besides the notebook: the release of ``assignment``, its
-    references, the runtime the kernel imports, the grader and its configuration, and the lock."""
+    """A hash of everything that decides a grade besides the notebook: the release of ``assignment`` and its
+    spec, its references, the runtime the kernel imports, the grader and its configuration, and the lock."""
     root = paths.REPO_ROOT
-    files = [*sorted((paths.assignments_dir() / assignment).rglob("*")),
+    files = [*sorted((paths.assignments_dir() / assignment).rglob("*")), specs.spec_path(assignment),
              *sorted(paths.references_dir().glob(f"{assignment}.*")),
              *sorted((root / "utils").rglob("*.py")), *sorted((root / "course").rglob("*.py")),
              root / "nbgrader_config.py", root / "requirements.txt"]

@@ -101,6 +101,9 @@ class Assignment:
     data: tuple[str, ...] = ()  # data files (relative to datasets/) the notebook reads
     quality: tuple[QualityBar, ...] = ()
     notebook_seconds: int | None = None  # the most the full notebook may take top to bottom on 2 CPU cores
+    # Cells (by id) before the last test that only show or explore results: grading does not run them
+    # (course.cells.skipped_while_grading). Cells after the last test are never run while grading.
+    display_only: tuple[str, ...] = ()
 
     def probes(self):
         """``(test cell, probe)`` for every probe, in notebook order."""

@@ -136,3 +136,69 @@ def test_grades_csv_has_no_timing_and_timing_csv_has(tmp_path):
     assert "12.3" not in (tmp_path / "grades.csv").read_text()
     assert "12.3" in (tmp_path / "timing.csv").read_text()
     json.dumps(grading.dataclasses.asdict(result))  # a row travels from a worker as JSON-able data
+
+
+# ---------------------------------------------------------------------------
+# Cells grading does not run
+# ---------------------------------------------------------------------------
+
+
+def _code(notebook: dict, cell_id: str) -> str:
+    from course import cells
+
+    return next(cells.source(c) for c in notebook["cells"] if c.get("id") == cell_id)
+
+
+def test_cells_after_the_last_test_and_display_cells_are_not_run_while_grading(notebook):
+    from course import cells, spec
+
+    a = spec.load(A)
+    graded, skipped = cells.skipped_while_grading(a, inprocess.submission(A, inprocess.reference_answers(A)))
+    release = cells.read(cells.release_notebook(a))
+    ids = [c.get("id") for c in release["cells"] if c["cell_type"] == "code"]
+    last_test = max(i for i, c in enumerate(release["cells"]) if cells.is_graded_test(c))
+    after = [c.get("id") for c in release["cells"][last_test + 1:] if c["cell_type"] == "code"]
+    assert after and set(after) <= set(skipped) and set(a.display_only) <= set(skipped)
+    assert set(skipped) == set(after) | set(a.display_only)
+    for cell in graded["cells"]:
+        if cell.get("id") in skipped:
+            assert cells.source(cell).startswith(cells.NOT_RUN_WHILE_GRADING)
+        elif cell["cell_type"] == "code":
+            assert not cells.source(cell).startswith("# Not run")
+    assert [c.get("id") for c in graded["cells"] if c["cell_type"] == "code"] == ids  # every cell is still there
+    # Set-up, answer and test cells always run.
+    assert not {c.get("id") for c in release["cells"] if cells.grading_meta(c)} & set(skipped)
+
+
+def test_a_display_cell_runs_when_a_student_uses_what_it_defines_or_edited_it(notebook):
+    from course import cells, spec
+
+    a = spec.load(A)
+    answers = inprocess.reference_answers(A)
+    # This student's happyModel reads the notebook's X_train, which the data cell defines.
+    answers["happyModel"] = answers["happyModel"].replace("def happyModel():", "def happyModel():\n    _ = X_train")
+    _, skipped = cells.skipped_while_grading(a, inprocess.submission(A, answers))
+    assert "d55fa469" not in skipped and "ef7a224b" in skipped
+    # A local of the same name is no use of the notebook's name.
+    answers = inprocess.reference_answers(A)
+    answers["happyModel"] = answers["happyModel"].replace("def happyModel():", "def happyModel(X_train=None):")
+    _, skipped = cells.skipped_while_grading(a, inprocess.submission(A, answers))
+    assert "d55fa469" in skipped
+    # An edited display cell is the student's code now: it runs.
+    edited = inprocess.submission(A, inprocess.reference_answers(A))
+    for cell in edited["cells"]:
+        if cell.get("id") == "ef7a224b":
+            cell["source"] = "X_train = None  # mine\n"
+    graded, skipped = cells.skipped_while_grading(a, edited)
+    assert "ef7a224b" not in skipped and _code(graded, "ef7a224b") == "X_train = None  # mine\n"
+
+
+def test_names_a_cell_binds_and_mentions():
+    from course.cells import _names
+
+    bound, mentioned = _names("import numpy as np\nx, y = f(a)\ndef g(b):\n    c = b + d\n    return c\n"
+                              "for i in r: pass\nclass K: z = 1\n")
+    assert bound == {"np", "x", "y", "g", "i", "K"}
+    assert {"f", "a", "d", "r"} <= mentioned and not {"b", "c"} & mentioned
+    assert _names("def h():\n    global q\n    q = 1\n")[0] == {"h", "q"}
+    assert _names("%time x = X_train.sum()\n") == (set(), {"time", "x", "X_train", "sum"})
