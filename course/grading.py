@@ -46,6 +46,8 @@ NBGRADER = [sys.executable, "-c", f"{SKIP_IRI_GRAMMAR}; from nbgrader.apps.nbgra
 # Wall-clock limit for autograding one student's notebook: the per-cell timeout
 # (nbgrader_config.py) bounds each cell; this bounds a kernel that ignores interrupts.
 STUDENT_TIMEOUT_S = 300
+# What nbclient logs when a cell passes nbgrader's per-cell timeout (nbgrader_config.py) and is interrupted.
+CELL_TIMED_OUT = "Timeout waiting for execute reply"
 
 
 def assignment_ids() -> list[str]:
@@ -365,7 +367,7 @@ class _Progress:
 
     def add(self, result: StudentResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
-        if "wall limit" in result.reason or "cell timeout" in result.reason:
+        if "wall limit" in result.reason or "per-cell time limit" in result.reason:
             self.counts["timed out"] += 1
         if self.bar is not None:
             self.bar.set_postfix_str(", ".join(f"{v} {k}" for k, v in self.counts.items()), refresh=False)
@@ -511,6 +513,8 @@ def _grade_one(root: Path, spec, student: str, notebook: dict, plan: dict, trust
         result.status = "partly graded"
         reasons.append(f"nbgrader or the kernel failed (exit {outcome.returncode}); "
                        f"see logs/{student}.{spec.id}.log")
+    if CELL_TIMED_OUT in outcome.log:
+        reasons.append("a cell ran past the per-cell time limit and was interrupted")
     differ = [g for g, c in result.cells.items() if c.verdicts_differ]
     if differ:
         reasons.append("verdicts differ: " + ", ".join(differ))

@@ -1,6 +1,7 @@
 """Verdicts decided outside the student's process.
 
-For each grading run and assignment, :func:`make_plan` draws fresh seeds for
+For each submission, :func:`make_plan` draws seeds of its own (from the
+generator the grader derives from the submission and the class's secret) for
 every probe argument that is a seed (``seed`` or ``*_seed``) and writes the
 plan the sandboxed kernel follows (:mod:`utils.checking.observe`).
 :func:`course.references.reference_values` computes, in this trusted process, what the reference
@@ -10,7 +11,7 @@ references:
 
 * a value probe's observation is the student's result on the fresh seeds; to
   make it match, the code has to compute the right thing (the kernel never sees
-  the expected values, and the seeds are new for every run);
+  the expected values, and the seeds differ from one submission to the next);
 * a model probe's observation is the student's Keras model configuration; this
   process checks it holds nothing but Keras' own classes, rebuilds it and
   measures it itself, so a patched summary or parameter count in the kernel
@@ -60,7 +61,7 @@ def builds_model(runner) -> bool:
 
 
 def make_plan(spec: Assignment, rng: np.random.Generator) -> tuple[dict, dict]:
-    """``(kernel plan, trusted arguments per probe key)`` with fresh seeds for this run."""
+    """``(kernel plan, trusted arguments per probe key)`` with seeds drawn from ``rng`` (one submission's)."""
     plan = {"assignment": spec.id, "probes": []}
     trusted_args = {}
     for cell, probe in spec.probes():

@@ -2,7 +2,7 @@
 
 When ``course grade`` runs a notebook in its sandbox it sets two variables:
 ``COURSE_PLAN``, a JSON file naming, for every probe of every test cell, the
-runner and the arguments to use (seeds drawn fresh for this grading run), and
+runner and the arguments to use (seeds drawn for this submission), and
 ``COURSE_OBSERVATIONS``, a folder this module writes to. Each ``grade(...)``
 call then records, per probe of its cell:
 
